@@ -1,0 +1,189 @@
+"""The ``semdistill`` command line.
+
+    semdistill run configs/ltsc/shapes.yaml [--set train.steps=100] [--resume runs/<id>]
+    semdistill eval runs/<id> --snr -5:20:1 --channel rayleigh
+    semdistill report runs/<id>
+    semdistill plot runs/<id>/results/*.json --x snr_db --y accuracy
+
+Subsystems add their own commands (``channel-demo``, ``data preview``, ``pretrain-teacher``,
+``pretrain-edge``) through a ``register(app)`` function in their ``commands`` module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from semdistill import __version__
+from semdistill.errors import UserError
+
+app = typer.Typer(
+    name="semdistill",
+    help="Semantic communication by distilling large AI models into channel-aware links.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: modules whose ``register(app)`` adds subcommands.
+COMMAND_MODULES = (
+    "semdistill.channels.commands",
+    "semdistill.data.commands",
+    "semdistill.teachers.commands",
+    "semdistill.generative.commands",
+)
+
+
+def parse_grid(spec: str) -> list[float]:
+    """``"-5:20:5"`` → [-5, 0, 5, 10, 15, 20] (inclusive); ``"0,10"`` → [0, 10]."""
+    spec = spec.strip()
+    try:
+        if ":" in spec:
+            parts = [float(p) for p in spec.split(":")]
+            if len(parts) != 3 or parts[2] <= 0 or parts[0] > parts[1]:
+                raise ValueError
+            start, stop, step = parts
+            n = int(round((stop - start) / step))
+            return [round(start + i * step, 6) for i in range(n + 1) if start + i * step <= stop + 1e-9]
+        return [float(p) for p in spec.split(",") if p.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{spec!r}: use START:STOP:STEP (STEP > 0) or a,b,c") from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"semdistill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """semdistill: wireless semantic communication with distilled large models."""
+
+
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override: key.sub=value (repeatable).")]
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Argument(help="Experiment YAML (omit with --resume).")] = None,
+    overrides: SetOpt = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue a killed run in this run directory.")] = None,
+    output_dir: Annotated[Path | None, typer.Option(help="Root folder for run directories.")] = None,
+    name: Annotated[str | None, typer.Option(help="Run directory name (default: system-timestamp).")] = None,
+) -> None:
+    """Run an experiment end to end and write its run directory."""
+    from semdistill.experiments.registry import load_config, load_config_file
+    from semdistill.experiments.rundir import RunDir
+
+    if resume is not None:
+        run_dir = RunDir.open(resume)
+        exp, cfg = load_config(run_dir.config_data(), overrides or [], source=str(resume / "config.yaml"))
+        typer.echo(f"resuming {run_dir.path}")
+    else:
+        if config is None:
+            raise typer.BadParameter("give a config file, or --resume RUN_DIR")
+        exp, cfg = load_config_file(config, overrides or [])
+        if output_dir is not None:
+            cfg.output_dir = str(output_dir)
+        run_dir = RunDir.create(cfg.output_dir, cfg, name=name or cfg.name)
+        typer.echo(f"run directory: {run_dir.path}")
+    summary = exp.run(cfg, run_dir)
+    for key, value in (summary or {}).items():
+        typer.echo(f"  {key}: {value}")
+    typer.echo(f"report: {run_dir.report_path}")
+
+
+@app.command("eval")
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")],
+    snr: Annotated[str, typer.Option(help="SNR grid in dB: START:STOP:STEP or a,b,c.")] = "-5:20:5",
+    channel: Annotated[str | None, typer.Option(help="Channel to evaluate on (default: the run's).")] = None,
+) -> None:
+    """Evaluate a trained run over an SNR grid; writes results/*.json and refreshes plots."""
+    from semdistill.experiments.registry import load_config
+    from semdistill.experiments.rundir import RunDir
+
+    rd = RunDir.open(run_dir)
+    exp, cfg = load_config(rd.config_data(), source=str(run_dir / "config.yaml"))
+    if exp.evaluate is None:
+        raise UserError(f"system {exp.name!r} has no eval command")
+    path = exp.evaluate(cfg, rd, snr_db=parse_grid(snr), channel=channel)
+    typer.echo(f"results: {path}")
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
+    """(Re)build report.md and plots/*.png of a run from its results files."""
+    from semdistill.experiments.registry import load_config
+    from semdistill.experiments.rundir import RunDir
+
+    rd = RunDir.open(run_dir)
+    exp, _ = load_config(rd.config_data(), source=str(run_dir / "config.yaml"))
+    if exp.report is None:
+        raise UserError(f"system {exp.name!r} has no report builder")
+    typer.echo(f"report: {exp.report(rd)}")
+
+
+@app.command()
+def plot(
+    files: Annotated[list[Path], typer.Argument(help="Results JSON files or folders of them.")],
+    x: Annotated[str, typer.Option(help="Axis field.")] = "snr_db",
+    y: Annotated[str, typer.Option(help="Metric field.")] = "accuracy",
+    group_by: Annotated[str, typer.Option(help="Comma-separated grouping fields.")] = "method",
+    out: Annotated[Path, typer.Option(help="Output PNG.")] = Path("plot.png"),
+) -> None:
+    """Plot a metric against an axis from any set of results files."""
+    from semdistill.experiments.plots import plot_metric
+    from semdistill.experiments.results import load_all
+
+    results = load_all(files)
+    if not results:
+        raise UserError("no results files found in the given paths")
+    plot_metric(results, x, y, out, group_by=[g for g in group_by.split(",") if g])
+    typer.echo(f"plot: {out}")
+
+
+def _register_subcommands() -> None:
+    for mod in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(mod)
+        except ModuleNotFoundError as err:
+            if err.name is None or not mod.startswith(err.name):
+                raise
+            continue
+        module.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; user errors become one line on stderr and exit code 2."""
+    _register_subcommands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except UserError as err:
+        typer.echo(f"error: {err}", err=True)
+        return 2
+    except (typer.Exit, SystemExit) as ex:
+        return int(getattr(ex, "exit_code", getattr(ex, "code", 0)) or 0)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        return 1
+    except Exception as err:  # click usage errors
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            return err.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

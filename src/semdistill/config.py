@@ -1,0 +1,140 @@
+"""Typed, validated configuration: YAML files plus ``--set key.sub=value`` overrides.
+
+Every experiment is a YAML file whose ``system`` key names a registered experiment; the
+experiment's pydantic model validates the rest. Unknown keys, wrong types and out-of-range values
+raise :class:`ConfigError` with one line that names the offending key.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from semdistill.errors import UserError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(UserError, ValueError):
+    """A configuration problem, phrased as one line that names the key."""
+
+
+class StrictModel(BaseModel):
+    """Base for every config section: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class TrainConfig(StrictModel):
+    """Optimisation settings shared by every trainer in the library."""
+
+    steps: int = Field(200, ge=1, description="optimizer steps")
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    grad_clip: float | None = Field(1.0, gt=0)
+    warmup_steps: int = Field(0, ge=0)
+    schedule: Literal["constant", "cosine"] = "cosine"
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    log_every: int = Field(20, ge=1)
+    checkpoint_every: int = Field(100, ge=1)
+    num_workers: int = Field(0, ge=0)
+    cpu: bool = Field(False, description="force CPU even when an accelerator is present")
+
+
+class SNRRange(StrictModel):
+    """A closed SNR interval in dB, drawn uniformly per sample during training."""
+
+    low: float = Field(-5.0, ge=-50, le=60)
+    high: float = Field(20.0, ge=-50, le=60)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SNRRange:
+        if self.low > self.high:
+            raise ValueError(f"SNR range reversed: low={self.low} dB > high={self.high} dB")
+        return self
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """Parse ``"a.b.c=value"`` into (["a","b","c"], value); value is read as YAML."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} must look like key.sub=value")
+    key, raw = item.split("=", 1)
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ConfigError(f"override {item!r} has an empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as err:
+        raise ConfigError(f"override {key}: value {raw!r} is not valid YAML ({err})") from None
+    return parts, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Return a copy of ``data`` with each ``key.sub=value`` override applied."""
+    out = copy.deepcopy(data)
+    for item in overrides:
+        parts, value = parse_override(item)
+        node = out
+        for i, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, dict):
+                where = ".".join(parts[: i + 1])
+                raise ConfigError(f"override {'.'.join(parts)}: {where} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, with one-line errors for missing files and bad syntax."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{path}: invalid YAML{where}") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    return dict(data)
+
+
+def format_validation_error(err: ValidationError, source: str = "config") -> str:
+    """Turn pydantic's multi-line error into one line per problem (the first is the message)."""
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(root)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{source}: unknown key '{key}'")
+        elif e["type"] == "missing":
+            lines.append(f"{source}: missing required key '{key}'")
+        else:
+            got = e.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {key}: {msg}{shown}")
+    return "; ".join(lines)
+
+
+def validate(model: type[M], data: Mapping[str, Any], source: str = "config") -> M:
+    """Validate ``data`` against ``model``, raising :class:`ConfigError` on any problem."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, source)) from None
+
+
+def to_yaml(model: BaseModel) -> str:
+    """Serialize a config model to YAML (the resolved config saved in every run directory)."""
+    return yaml.safe_dump(model.model_dump(mode="json"), sort_keys=False)

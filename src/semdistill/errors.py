@@ -1,0 +1,5 @@
+"""The library's user-facing errors: the CLI prints these as one line, never a traceback."""
+
+
+class UserError(Exception):
+    """Base for errors caused by input the user can fix (config, files, weights, data)."""

@@ -1,0 +1,72 @@
+"""Plots that read results records: metric against an axis, one line per group."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from semdistill.experiments.results import Results  # noqa: E402
+
+AXIS_LABELS = {
+    "snr_db": "SNR [dB]",
+    "rate": "rate index",
+    "bandwidth_ratio": "bandwidth ratio K/N",
+    "fraction": "training-data fraction",
+    "step": "step",
+    "accuracy": "accuracy",
+    "psnr": "PSNR [dB]",
+    "latent_psnr": "latent PSNR [dB]",
+    "consistency": "consistency (cosine)",
+    "bytes": "bytes",
+}
+
+
+def label(key: str) -> str:
+    return AXIS_LABELS.get(key, key.replace("_", " "))
+
+
+def plot_metric(
+    results: Results | Sequence[Results],
+    x: str,
+    y: str,
+    out: str | Path,
+    *,
+    group_by: Sequence[str] = ("method",),
+    where: dict[str, Any] | None = None,
+    title: str | None = None,
+    logy: bool = False,
+    logx: bool = False,
+) -> Path:
+    """Draw ``y`` against ``x`` with one line per distinct ``group_by`` tuple; save a PNG."""
+    items = [results] if isinstance(results, Results) else list(results)
+    fig, ax = plt.subplots(figsize=(6.0, 4.0), dpi=120)
+    drawn = 0
+    for res in items:
+        prefix = f"{res.name}: " if len(items) > 1 else ""
+        for key, (xs, ys) in sorted(res.series(x, y, group_by, **(where or {})).items(), key=str):
+            name = ", ".join(str(k) for k in key if k is not None) or y
+            ax.plot(xs, ys, marker="o", markersize=3.5, linewidth=1.5, label=prefix + name)
+            drawn += 1
+    if logy:
+        ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(label(x))
+    ax.set_ylabel(label(y))
+    ax.grid(True, which="both", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    if drawn:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
