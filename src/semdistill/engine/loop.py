@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from semdistill.config import TrainConfig
 from semdistill.engine.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from semdistill.utils.io import fingerprint as _fingerprint
 
 StepFn = Callable[[Mapping[str, nn.Module], Any], Mapping[str, torch.Tensor]]
 
@@ -128,7 +129,10 @@ class Trainer:
         self.train = train
         self.seed = seed
         self.tag = tag
-        self.fingerprint = fingerprint
+        # What makes a checkpoint resumable: the caller's fingerprint plus the optimisation
+        # settings (a different schedule must not silently continue an old run).
+        sched = train.model_dump(exclude={"log_every", "checkpoint_every", "num_workers", "cpu"})
+        self.fingerprint = _fingerprint({"user": fingerprint, "train": sched})
         self.checkpoint_dir = Path(checkpoint_dir)
         self.accelerator = accelerator or make_accelerator(train)
         self.log = log

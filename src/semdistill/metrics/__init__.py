@@ -1,0 +1,1 @@
+"""Metrics: task accuracy and model complexity, image quality (PSNR/SSIM), and image consistency (DINO/CLIP with real weights; the library-trained world encoder offline). Import from the submodules."""

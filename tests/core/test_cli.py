@@ -1,0 +1,44 @@
+"""The command line: version, help on every subcommand, one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from semdistill import __version__
+from semdistill.cli import app, main, parse_grid
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"semdistill {__version__}"
+
+
+def test_every_subcommand_has_help(capsys):
+    assert main(["--help"]) == 0
+    names = [c.name or c.callback.__name__ for c in app.registered_commands]
+    names += [g.name for g in app.registered_groups]
+    assert {"run", "eval", "report", "plot"} <= set(names)
+    for name in names:
+        assert main([name, "--help"]) == 0, name
+    assert "Usage" in capsys.readouterr().out
+
+
+def test_config_errors_are_one_line(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("system: nope\n")
+    assert main(["run", str(cfg)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "unknown system 'nope'" in err and "\n" not in err
+    assert main(["run", str(tmp_path / "missing.yaml")]) == 2
+    assert "config file not found" in capsys.readouterr().err
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+
+
+def test_parse_grid():
+    assert parse_grid("-5:20:5") == [-5, 0, 5, 10, 15, 20]
+    assert parse_grid("0,10") == [0, 10]
+    import typer
+
+    with pytest.raises(typer.BadParameter):
+        parse_grid("5:0:1")

@@ -1,0 +1,97 @@
+"""Typed configs: overrides, one-line errors naming the key, and a property test on random YAML."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from semdistill.config import (
+    ConfigError,
+    SNRRange,
+    StrictModel,
+    TrainConfig,
+    apply_overrides,
+    parse_override,
+    read_yaml,
+    validate,
+)
+
+
+class Section(StrictModel):
+    width: int = 8
+    snr: SNRRange = SNRRange()
+
+
+class Top(StrictModel):
+    system: str = "toy"
+    train: TrainConfig = TrainConfig()
+    model: Section = Section()
+
+
+def test_override_parses_yaml_values_and_nested_keys():
+    assert parse_override("train.lr=3e-4") == (["train", "lr"], 3e-4)
+    assert parse_override("a.b=[1, 2]") == (["a", "b"], [1, 2])
+    data = apply_overrides({"train": {"steps": 5}}, ["train.steps=9", "model.width=4"])
+    assert data == {"train": {"steps": 9}, "model": {"width": 4}}
+    cfg = validate(Top, data)
+    assert cfg.train.steps == 9 and cfg.model.width == 4
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"model": {"widht": 3}}, "unknown key 'model.widht'"),
+        ({"train": {"steps": "many"}}, "train.steps"),
+        ({"train": {"lr": -1}}, "train.lr"),
+        ({"model": {"snr": {"low": 20, "high": -5}}}, "SNR range reversed"),
+        ({"model": {"snr": {"low": 500}}}, "model.snr.low"),
+    ],
+)
+def test_bad_values_give_one_line_naming_the_key(data, message):
+    with pytest.raises(ConfigError) as err:
+        validate(Top, data)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_override_into_a_scalar_is_an_error():
+    with pytest.raises(ConfigError, match="train.steps is not a section"):
+        apply_overrides({"train": {"steps": 3}}, ["train.steps.x=1"])
+    with pytest.raises(ConfigError, match="key.sub=value"):
+        parse_override("no-equals-sign")
+
+
+def test_read_yaml_errors(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        read_yaml(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1, 2\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        read_yaml(bad)
+    lst = tmp_path / "list.yaml"
+    lst.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        read_yaml(lst)
+
+
+keys = st.sampled_from(["system", "train", "model", "steps", "lr", "width", "snr", "low", "bogus"])
+leaves = st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.text(max_size=8),
+                   st.booleans(), st.none())
+trees = st.recursive(leaves, lambda children: st.dictionaries(keys, children, max_size=4),
+                     max_leaves=12)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=st.dictionaries(keys, trees, max_size=5))
+def test_random_yaml_either_validates_or_raises_config_error(tmp_path_factory, tree):
+    """Whatever YAML a user writes, the loader returns a valid config or one ConfigError line."""
+    path = tmp_path_factory.mktemp("cfg") / "c.yaml"
+    path.write_text(yaml.safe_dump(tree))
+    try:
+        cfg = validate(Top, read_yaml(path))
+    except ConfigError as err:
+        assert "\n" not in str(err) and str(err).startswith("config")
+    else:
+        assert cfg.train.steps >= 1 and cfg.model.snr.low <= cfg.model.snr.high
