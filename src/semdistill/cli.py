@@ -95,7 +95,12 @@ def run(
             cfg.output_dir = str(output_dir)
         run_dir = RunDir.create(cfg.output_dir, cfg, name=name or cfg.name)
         typer.echo(f"run directory: {run_dir.path}")
-    summary = exp.run(cfg, run_dir)
+    try:
+        summary = exp.run(cfg, run_dir)
+    except KeyboardInterrupt:
+        raise UserError(f"interrupted; continue with: semdistill run --resume {run_dir.path}") from None
+    except UserError as err:
+        raise UserError(f"{err} (run directory: {run_dir.path}; fix, then --resume)") from None
     for key, value in (summary or {}).items():
         typer.echo(f"  {key}: {value}")
     typer.echo(f"report: {run_dir.report_path}")
