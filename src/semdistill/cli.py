@@ -20,6 +20,7 @@ import typer
 
 from semdistill import __version__
 from semdistill.errors import UserError
+from semdistill.utils import grid
 
 app = typer.Typer(
     name="semdistill",
@@ -39,19 +40,11 @@ COMMAND_MODULES = (
 
 
 def parse_grid(spec: str) -> list[float]:
-    """``"-5:20:5"`` → [-5, 0, 5, 10, 15, 20] (inclusive); ``"0,10"`` → [0, 10]."""
-    spec = spec.strip()
+    """An axis grid from the command line, as a click parameter error when malformed."""
     try:
-        if ":" in spec:
-            parts = [float(p) for p in spec.split(":")]
-            if len(parts) != 3 or parts[2] <= 0 or parts[0] > parts[1]:
-                raise ValueError
-            start, stop, step = parts
-            n = int(round((stop - start) / step))
-            return [round(start + i * step, 6) for i in range(n + 1) if start + i * step <= stop + 1e-9]
-        return [float(p) for p in spec.split(",") if p.strip()]
-    except ValueError:
-        raise typer.BadParameter(f"{spec!r}: use START:STOP:STEP (STEP > 0) or a,b,c") from None
+        return grid.parse_grid(spec)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
 
 
 def _version(value: bool) -> None:

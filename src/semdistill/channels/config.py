@@ -1,0 +1,56 @@
+"""``ChannelConfig``: the typed channel section of an experiment config."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ChannelConfig(BaseModel):
+    """Channel, fading correlation, CSI and equalizer of a :class:`~semdistill.channels.Link`.
+
+    ``name="rayleigh"`` is flat fading (``num_blocks`` must stay 1); use ``"rayleigh_block"`` for
+    J > 1 blocks. ``correlation`` applies to block fading (Rayleigh block or Rician):
+    ``"exponential"`` uses ``rho``, ``"dispersion"`` uses ``omega`` and ``spacing``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Literal["awgn", "rayleigh", "rayleigh_block", "rician"] = "awgn"
+    num_blocks: int = Field(1, ge=1, description="J, fading blocks per sample")
+    correlation: Literal["none", "exponential", "dispersion"] = "none"
+    rho: float = Field(
+        0.9, ge=0.0, lt=1.0, description="exponential correlation of adjacent blocks"
+    )
+    omega: float = Field(0.05, ge=0.0, description="delay spread of the dispersion model")
+    spacing: float = Field(1.0, gt=0.0, description="block spacing of the dispersion model")
+    k_factor: float = Field(1.0, ge=0.0, description="Rician K factor (linear)")
+    equalizer: Literal["zf", "mmse"] = "mmse"
+    csi_error_var: float = Field(0.0, ge=0.0, description="CSI error variance per complex gain")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ChannelConfig:
+        if self.name in ("awgn", "rayleigh") and self.num_blocks != 1:
+            raise ValueError(
+                f"channel {self.name!r} has one gain per sample: set num_blocks=1 "
+                "or use name='rayleigh_block'"
+            )
+        if self.name == "awgn" and self.correlation != "none":
+            raise ValueError("correlation needs a fading channel, not 'awgn'")
+        return self
+
+    def channel_kwargs(self) -> dict[str, object]:
+        """Keyword arguments for :func:`~semdistill.channels.build_channel` ``(self.name, ...)``."""
+        if self.name in ("awgn", "rayleigh"):
+            return {}
+        kw: dict[str, object] = {
+            "num_blocks": self.num_blocks,
+            "correlation": self.correlation,
+            "rho": self.rho,
+            "omega": self.omega,
+            "spacing": self.spacing,
+        }
+        if self.name == "rician":
+            kw["k_factor"] = self.k_factor
+        return kw

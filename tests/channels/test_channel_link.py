@@ -1,0 +1,150 @@
+"""Link (normalize → channel → CSI → equalize), equalizers, CSI and ChannelConfig."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from semdistill.channels import (
+    AWGN,
+    ChannelConfig,
+    DispersionCorrelation,
+    ExponentialCorrelation,
+    Link,
+    RayleighBlock,
+    RayleighFlat,
+    Rician,
+    estimate_csi,
+    get_equalizer,
+    mmse_equalize,
+    power_normalize,
+    zf_equalize,
+)
+
+CHANNELS = {
+    "awgn": AWGN,
+    "rayleigh": RayleighFlat,
+    "block": lambda: RayleighBlock(4),
+    "block_exp": lambda: RayleighBlock(4, ExponentialCorrelation(0.9)),
+    "block_disp": lambda: RayleighBlock(4, DispersionCorrelation(0.05)),
+    "rician": lambda: Rician(2.0),
+}
+
+
+def gen(seed: int = 0, device: str = "cpu") -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+@pytest.mark.parametrize("equalizer", ["zf", "mmse"])
+@pytest.mark.parametrize("name", sorted(CHANNELS))
+def test_gradients_flow_through_link(name, equalizer):
+    link = Link(CHANNELS[name](), equalizer=equalizer, csi_error_var=0.01)
+    z = torch.randn(4, 16, dtype=torch.complex64, requires_grad=True)
+    snr = torch.tensor([0.0, 5.0, 10.0, 20.0])
+    out = link(z, snr, generator=gen())
+    assert out.z_hat.shape == (4, 16) and out.h.shape == (4, 16) and out.noise_var.shape == (4,)
+    loss = (out.z_hat - power_normalize(z)).abs().square().mean()
+    loss.backward()
+    grad = torch.view_as_real(z.grad)
+    assert torch.isfinite(grad).all() and float(grad.abs().sum()) > 0
+
+
+@pytest.mark.parametrize("name", sorted(CHANNELS))
+def test_noise_free_zf_link_returns_the_normalized_input(name):
+    z = 3.0 * torch.randn(3, 8, dtype=torch.complex128)
+    out = Link(CHANNELS[name](), equalizer="zf")(z, math.inf, generator=gen(1))
+    torch.testing.assert_close(out.z_hat, power_normalize(z))
+    assert torch.equal(out.h_hat, out.h)
+
+
+def test_link_without_normalization_passes_power_through():
+    z = 2.0 * torch.ones(1, 4, dtype=torch.complex64)
+    out = Link("awgn", equalizer="zf", normalize=False)(z, math.inf)
+    torch.testing.assert_close(out.z_hat, z)
+
+
+def test_mmse_is_shrunk_zf():
+    y = torch.randn(2, 5, dtype=torch.complex64)
+    h = torch.randn(2, 5, dtype=torch.complex64)
+    n0 = torch.tensor([0.1, 1.0])
+    shrink = h.abs().square() / (h.abs().square() + n0[:, None])
+    torch.testing.assert_close(mmse_equalize(y, h, n0), zf_equalize(y, h) * shrink)
+    torch.testing.assert_close(get_equalizer("mmse")(y, h, n0), mmse_equalize(y, h, n0))
+    torch.testing.assert_close(get_equalizer("zf")(y, h, n0), y / h)
+    with pytest.raises(ValueError, match="mmse, zf"):
+        get_equalizer("ml")
+
+
+def test_zf_is_finite_on_a_zero_gain():
+    out = zf_equalize(
+        torch.ones(1, 2, dtype=torch.complex64), torch.zeros(1, 2, dtype=torch.complex64)
+    )
+    assert torch.isfinite(torch.view_as_real(out)).all()
+
+
+def test_csi_error_has_requested_variance_and_perfect_csi_is_identity():
+    h = RayleighFlat().sample_gains(4, 25_000, generator=gen(2)).contiguous()
+    assert estimate_csi(h) is h
+    err = estimate_csi(h, 0.1, generator=gen(3)) - h
+    assert abs(float(err.abs().square().mean()) - 0.1) < 5 * 0.1 / math.sqrt(1e5)
+    per_sample = estimate_csi(h, torch.tensor([0.0, 0.0, 0.5, 0.5]), generator=gen(4)) - h
+    var = per_sample.abs().square().mean(1)
+    assert float(var[:2].max()) == 0.0 and torch.allclose(var[2:], torch.full((2,), 0.5), rtol=0.05)
+    with pytest.raises(ValueError):
+        estimate_csi(h, -1.0)
+
+
+def test_from_config_builds_the_configured_link():
+    link = Link.from_config(
+        {
+            "name": "rayleigh_block",
+            "num_blocks": 8,
+            "correlation": "dispersion",
+            "omega": 0.1,
+            "equalizer": "zf",
+            "csi_error_var": 0.02,
+        }
+    )
+    assert isinstance(link.channel, RayleighBlock) and link.channel.num_blocks == 8
+    assert isinstance(link.channel.correlation, DispersionCorrelation)
+    assert link.channel.correlation.omega == 0.1
+    assert link.equalizer_name == "zf" and link.csi_error_var == 0.02
+    rician = Link.from_config(ChannelConfig(name="rician", k_factor=5.0))
+    assert isinstance(rician.channel, Rician) and rician.channel.k_factor == 5.0
+    default = Link.from_config(ChannelConfig())
+    assert isinstance(default.channel, AWGN) and default.equalizer_name == "mmse"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"num_blocks": 0},
+        {"name": "rayleigh_block", "rho": 1.0},
+        {"name": "rayleigh_block", "rho": -0.1},
+        {"csi_error_var": -0.1},
+        {"name": "rayleigh", "num_blocks": 4},
+        {"correlation": "exponential"},
+        {"equalizer": "ml"},
+        {"name": "nakagami"},
+        {"snr_db": 10},
+    ],
+)
+def test_channel_config_rejects_invalid_values(bad):
+    with pytest.raises(ValidationError):
+        ChannelConfig(**bad)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("name", sorted(CHANNELS))
+def test_link_runs_and_backpropagates_on_cuda(name):
+    link = Link(CHANNELS[name](), csi_error_var=0.01).cuda()
+    z = torch.randn(8, 32, dtype=torch.complex64, device="cuda", requires_grad=True)
+    out = link(z, torch.full((8,), 10.0, device="cuda"), generator=gen(0, "cuda"))
+    assert out.z_hat.device.type == "cuda" and out.noise_var.device.type == "cuda"
+    out.z_hat.abs().sum().backward()
+    assert z.grad is not None and torch.isfinite(torch.view_as_real(z.grad)).all()
+    noiseless = Link(CHANNELS[name](), equalizer="zf").cuda()(z.detach(), math.inf)
+    torch.testing.assert_close(noiseless.z_hat, power_normalize(z.detach()), atol=1e-5, rtol=1e-5)
