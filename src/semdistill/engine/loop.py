@@ -26,8 +26,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from semdistill.config import TrainConfig
-from semdistill.errors import UserError
 from semdistill.engine.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from semdistill.errors import UserError
 from semdistill.utils.io import fingerprint as _fingerprint
 
 StepFn = Callable[[Mapping[str, nn.Module], Any], Mapping[str, torch.Tensor]]
