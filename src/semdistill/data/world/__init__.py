@@ -1,0 +1,1 @@
+"""The procedural shapes world: attributes, captions, rendering and the Dataset."""
