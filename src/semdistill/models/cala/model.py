@@ -1,0 +1,273 @@
+"""``CALAModel``: inject gated LoRA experts into a codec and drive them with a condition gate.
+
+Every target layer (``nn.Linear`` / ``nn.Conv2d`` by default) of a deep copy of the codec is
+wrapped by a :class:`~semdistill.models.cala.layer.GatedLoRALayer`; the codec's own weights are
+frozen. For each batch the gate maps the per-sample condition ``(rate index, SNR dB)`` to expert
+weights ``g`` ``(B, E)``, which are handed to every wrapped layer before the codec runs (the
+context :meth:`CALAModel.condition`), so the codec code itself never changes. The same
+machinery serves the baselines: VGSA is a one-hot gate over SNR groups
+(:mod:`semdistill.models.vgsa`) and the shared LoRA is one expert with a constant gate.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from semdistill.errors import UserError
+from semdistill.models.cala.config import CALAConfig
+from semdistill.models.cala.layer import LAYER_TYPES, GatedLoRALayer
+
+
+class AdapterFileError(UserError, ValueError):
+    """An adapter file does not match the model it is loaded into."""
+
+
+def condition_vector(rate_index: torch.Tensor, snr_db: torch.Tensor, num_rates: int,
+                     snr_scale_db: float = 20.0) -> torch.Tensor:
+    """``c = (one-hot(rate), SNR_dB / snr_scale_db)``: ``(B,)``, ``(B,)`` dB → ``(B, R + 1)``."""
+    onehot = F.one_hot(rate_index.long(), num_rates).to(torch.get_default_dtype())
+    snr = snr_db.to(onehot.dtype).reshape(-1, 1) / snr_scale_db
+    return torch.cat([onehot.to(snr.device), snr], dim=1)
+
+
+class ConditionGate(nn.Module):
+    """CALA's soft gate ``g(c) = softmax(MLP(c) / τ)``: ``(rate (B,), SNR dB (B,))`` → ``(B, E)``.
+
+    The MLP has two layers (``R + 1 → hidden → E``, SiLU); rows of the output sum to 1.
+    """
+
+    def __init__(self, num_rates: int, num_experts: int, hidden: int = 64,
+                 temperature: float = 1.0, snr_scale_db: float = 20.0) -> None:
+        super().__init__()
+        self.num_rates, self.num_experts = int(num_rates), int(num_experts)
+        self.temperature, self.snr_scale_db = float(temperature), float(snr_scale_db)
+        self.mlp = nn.Sequential(nn.Linear(num_rates + 1, hidden), nn.SiLU(),
+                                 nn.Linear(hidden, num_experts))
+
+    def logits(self, rate_index: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+        """Gate logits before the temperature and softmax ``(B, E)``."""
+        c = condition_vector(rate_index, snr_db, self.num_rates, self.snr_scale_db)
+        return self.mlp(c.to(self.mlp[0].weight))
+
+    def forward(self, rate_index: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.logits(rate_index, snr_db) / self.temperature, dim=-1)
+
+
+class ConstantGate(nn.Module):
+    """A gate with no parameters that gives every sample the same uniform weights ``(B, E)``."""
+
+    def __init__(self, num_experts: int = 1) -> None:
+        super().__init__()
+        self.num_experts = int(num_experts)
+
+    def forward(self, rate_index: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+        b = rate_index.shape[0]
+        return torch.full((b, self.num_experts), 1.0 / self.num_experts,
+                          device=rate_index.device)
+
+
+@dataclass(frozen=True)
+class ParameterCount:
+    """Trainable-parameter accounting of an adapted codec.
+
+    Attributes:
+        trainable: parameters that receive gradients (experts + gate).
+        base: parameters of the original codec (frozen).
+        total: all parameters of the adapted model (base + adapters + gate).
+    """
+
+    trainable: int
+    base: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        """Trainable parameters as a fraction of the codec's own parameters."""
+        return self.trainable / self.base
+
+
+def inject_adapters(model: nn.Module, config: CALAConfig) -> dict[str, GatedLoRALayer]:
+    """Replace every target layer of ``model`` in place by its gated LoRA wrapper.
+
+    Returns the wrapped layers by their dotted module path. Layers are found before any are
+    replaced, so wrappers are never wrapped again.
+    """
+    kinds = {LAYER_TYPES[t][0]: LAYER_TYPES[t][1] for t in config.target_modules}
+    targets = [(name, mod) for name, mod in model.named_modules()
+               if type(mod) in kinds and not isinstance(mod, GatedLoRALayer)]
+    if not targets:
+        raise ValueError(f"no {', '.join(config.target_modules)} layer to adapt in the model")
+    wrapped: dict[str, GatedLoRALayer] = {}
+    for name, mod in targets:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        layer = kinds[type(mod)](mod, config.num_experts, config.rank, config.alpha)
+        setattr(parent, child, layer)
+        wrapped[name] = layer
+    return wrapped
+
+
+class CALAModel(nn.Module):
+    """A frozen codec with gated LoRA experts in every target layer, driven by a gate.
+
+    ``forward(x, rate_index, snr_db, **kw)`` computes ``g = gate(rate_index, snr_db)`` ``(B, E)``,
+    hands it to every adapted layer and calls ``model(x, rate_index, snr_db, **kw)``.
+
+    Args:
+        model: the codec to adapt; it is deep-copied (the original is left untouched) and its
+            parameters are frozen. Its ``forward(x, rate_index, snr_db, ...)`` takes the per-sample
+            condition as ``(B,)`` tensors.
+        config: the :class:`CALAConfig`.
+        num_rates: R, the number of rate indices of the condition.
+        gate: the gate module; default the soft :class:`ConditionGate` from ``config``.
+    """
+
+    def __init__(self, model: nn.Module, config: CALAConfig, num_rates: int,
+                 gate: nn.Module | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.num_rates = int(num_rates)
+        self.model = copy.deepcopy(model)
+        self.base_parameters = sum(p.numel() for p in self.model.parameters())
+        self.model.requires_grad_(False)
+        self.adapters = inject_adapters(self.model, config)
+        self.gate = gate if gate is not None else ConditionGate(
+            num_rates, config.num_experts, config.gate_hidden, config.temperature,
+            config.snr_scale_db)
+        self._merged_condition: tuple[int, float] | None = None
+
+    # ---- gates ---------------------------------------------------------------------------
+    def gate_weights(self, rate_index: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+        """Expert weights ``(B, E)`` for the per-sample condition."""
+        return self.gate(rate_index, snr_db)
+
+    @contextmanager
+    def condition(self, rate_index: torch.Tensor, snr_db: torch.Tensor) -> Iterator[torch.Tensor]:
+        """Within the block, every adapted layer uses the gate of this per-sample condition.
+
+        Use it to run parts of the codec separately (the encoder at the edge, the decoder at the
+        user). When merged, no gate is set and the merged weights are used.
+        """
+        g = None if self.merged else self.gate_weights(rate_index, snr_db)
+        g_rank = None if g is None else g.repeat_interleave(self.config.rank, dim=1)
+        for layer in self.adapters.values():
+            layer.set_gate(g, g_rank if layer.rank == self.config.rank else None)
+        try:
+            yield g
+        finally:
+            for layer in self.adapters.values():
+                layer.set_gate(None)
+
+    def forward(self, x: torch.Tensor, rate_index: torch.Tensor, snr_db: torch.Tensor,
+                **kwargs: Any) -> Any:
+        with self.condition(rate_index, snr_db):
+            return self.model(x, rate_index, snr_db, **kwargs)
+
+    # ---- merge ---------------------------------------------------------------------------
+    @property
+    def merged(self) -> bool:
+        """True while the experts of one fixed condition are folded into the base weights."""
+        return self._merged_condition is not None
+
+    @torch.no_grad()
+    def merge(self, rate_index: int, snr_db: float) -> torch.Tensor:
+        """Fold the mixture for the fixed condition into the base weights; returns ``g`` (E,).
+
+        While merged the adapted layers cost exactly what the base layers cost, and the model
+        serves only this condition (the per-sample condition passed to forward is ignored).
+        """
+        if self.merged:
+            raise RuntimeError(f"already merged for {self._merged_condition}; unmerge() first")
+        device = self.adapters_first().lora_A.device
+        g = self.gate_weights(torch.tensor([rate_index], device=device),
+                              torch.tensor([float(snr_db)], device=device))[0]
+        for layer in self.adapters.values():
+            layer.merge(g)
+        self._merged_condition = (int(rate_index), float(snr_db))
+        return g
+
+    @torch.no_grad()
+    def unmerge(self) -> None:
+        """Restore the frozen base weights exactly."""
+        if not self.merged:
+            raise RuntimeError("not merged")
+        for layer in self.adapters.values():
+            layer.unmerge()
+        self._merged_condition = None
+
+    def adapters_first(self) -> GatedLoRALayer:
+        return next(iter(self.adapters.values()))
+
+    # ---- accounting ----------------------------------------------------------------------
+    def parameter_count(self) -> ParameterCount:
+        """Trainable (experts + gate), base-codec and total parameter counts."""
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        total = sum(p.numel() for p in self.parameters())
+        return ParameterCount(trainable=trainable, base=self.base_parameters, total=total)
+
+    # ---- files ---------------------------------------------------------------------------
+    def adapter_state_dict(self) -> dict[str, torch.Tensor]:
+        """The trainable tensors only (``model.*.lora_A/B`` and ``gate.*``)."""
+        return {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()
+                if ".lora_" in k or k.startswith("gate.")}
+
+    def save_adapters(self, path: str | Path) -> Path:
+        """Write the experts and the gate to a safetensors file (config in its metadata)."""
+        if self.merged:
+            raise RuntimeError("unmerge() before saving adapters")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"format": "semdistill.cala/1", "config": self.config.model_dump_json(),
+                "num_rates": str(self.num_rates), "gate": type(self.gate).__name__}
+        save_file(self.adapter_state_dict(), str(path), metadata=meta)
+        return path
+
+    def load_adapters(self, path: str | Path) -> None:
+        """Load experts and gate saved by :meth:`save_adapters` (keys and shapes must match)."""
+        path = Path(path)
+        if not path.is_file():
+            raise AdapterFileError(f"adapter file not found: {path}")
+        tensors = load_file(str(path))
+        own = self.adapter_state_dict()
+        missing, extra = sorted(set(own) - set(tensors)), sorted(set(tensors) - set(own))
+        if missing or extra:
+            raise AdapterFileError(f"{path}: adapter keys do not match this model "
+                                   f"(missing {missing[:3]}, unexpected {extra[:3]})")
+        bad = [k for k in own if own[k].shape != tensors[k].shape]
+        if bad:
+            raise AdapterFileError(f"{path}: shape mismatch for {bad[:3]}")
+        self.load_state_dict(tensors, strict=False)
+
+    @staticmethod
+    def read_adapter_metadata(path: str | Path) -> dict[str, Any]:
+        """The metadata of an adapter file (config as a dict, num_rates, gate class name)."""
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as fh:
+            meta = dict(fh.metadata() or {})
+        if "config" in meta:
+            meta["config"] = json.loads(meta["config"])
+        return meta
+
+
+def build_cala(model: nn.Module, config: CALAConfig, num_rates: int) -> CALAModel:
+    """CALA: E soft-gated experts per layer, ``g(c) = softmax(MLP(c)/τ)``."""
+    return CALAModel(model, config, num_rates)
+
+
+def build_shared_lora(model: nn.Module, rank: int, alpha: float, num_rates: int,
+                      target_modules: tuple[str, ...] = ("Linear", "Conv2d")) -> CALAModel:
+    """The shared-LoRA baseline: one LoRA of ``rank`` used for every condition (constant gate)."""
+    cfg = CALAConfig(num_experts=1, rank=rank, alpha=alpha, target_modules=target_modules)
+    return CALAModel(model, cfg, num_rates, gate=ConstantGate(1))
