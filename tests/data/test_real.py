@@ -7,54 +7,103 @@ import torch
 from PIL import Image
 
 from semdistill.data import (
+    CaptionedDataset,
     DatasetNotFoundError,
     build_transform,
     get_dataset,
+    load_cifar10,
     load_prompts,
 )
+from semdistill.errors import UserError
 
 
-@pytest.mark.parametrize(("name", "folder"), [("cifar10", "cifar-10-batches-py"),
-                                              ("cifar100", "cifar-100-python"),
-                                              ("stl10", "stl10_binary")])
-def test_missing_dataset_says_where_to_put_it(tmp_path, name, folder):
+@pytest.mark.parametrize(("name", "title", "folder"), [("cifar10", "CIFAR-10", "cifar-10-batches-py"),
+                                                       ("cifar100", "CIFAR-100", "cifar-100-python"),
+                                                       ("stl10", "STL-10", "stl10_binary")])
+def test_missing_dataset_says_where_to_put_it(tmp_path, name, title, folder):
     with pytest.raises(DatasetNotFoundError) as err:
         get_dataset(name, root=tmp_path, split="train", download=False)
     msg = str(err.value)
-    assert str(tmp_path) in msg and folder in msg and "download=True" in msg and "\n" not in msg
+    assert msg.startswith(f"{title} not found under {tmp_path}")
+    assert folder in msg and "download=True" in msg and "\n" not in msg
+    assert isinstance(err.value, FileNotFoundError) and isinstance(err.value, UserError)
+
+
+def test_real_loader_arguments_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="unknown split 'dev'"):
+        load_cifar10(tmp_path, split="dev")
+    with pytest.raises(ValueError, match="needs root="):
+        get_dataset("cifar10")
+    with pytest.raises(TypeError, match="image_size"):
+        get_dataset("cifar10", root=tmp_path, image_size=64)
+
+
+def _write_folder(root, sizes=((20, 24), (31, 17), (8, 8))):
+    for cls, color in (("cats", (200, 30, 30)), ("hot_dogs", (30, 30, 200))):
+        (root / cls).mkdir(parents=True)
+        for i, wh in enumerate(sizes):
+            Image.new("RGB", wh, color).save(root / cls / f"{i}.png")
 
 
 def test_imagefolder_with_teacher_transform(tmp_path):
-    for cls, color in (("cats", (200, 30, 30)), ("dogs", (30, 30, 200))):
-        (tmp_path / cls).mkdir()
-        for i in range(3):
-            Image.new("RGB", (20, 24), color).save(tmp_path / cls / f"{i}.png")
+    _write_folder(tmp_path)
     tf = build_transform(16, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
     ds = get_dataset("imagefolder", root=tmp_path, transform=tf)
-    assert len(ds) == 6 and ds.class_names == ["cats", "dogs"]
+    assert isinstance(ds, CaptionedDataset)
+    assert len(ds) == 6 and ds.class_names == ["cats", "hot_dogs"] and ds.num_classes == 2
     item = ds[4]
     assert item["image"].shape == (3, 16, 16) and item["label"] == 1
-    assert item["caption"] == "a photo of a dogs"
+    assert item["caption"] == "a photo of a hot dogs" and item["attrs"] == {"class": "hot_dogs"}
     assert torch.allclose(item["image"][2].mean(), torch.tensor(200 / 255 * 2 - 1), atol=0.02)
     imgs, labels = ds.render_indices(torch.tensor([0, 5]))
     assert imgs.shape == (2, 3, 16, 16) and labels.tolist() == [0, 1]
+    # without a transform: the original size, float in [0, 1]
+    raw = get_dataset("imagefolder", root=tmp_path)[1]["image"]
+    assert raw.shape == (3, 17, 31) and raw.dtype == torch.float32 and float(raw.max()) <= 1.0
     with pytest.raises(DatasetNotFoundError, match="not found"):
         get_dataset("imagefolder", root=tmp_path / "nope")
 
 
+def test_imagefolder_split_subfolders_and_empty_folders(tmp_path):
+    _write_folder(tmp_path / "train")
+    _write_folder(tmp_path / "val", sizes=((9, 9),))
+    assert len(get_dataset("imagefolder", root=tmp_path, split="val")) == 2
+    assert len(get_dataset("imagefolder", root=tmp_path, split="train")) == 6
+    (tmp_path / "empty" / "a").mkdir(parents=True)
+    with pytest.raises(DatasetNotFoundError, match="no images") as err:
+        get_dataset("imagefolder", root=tmp_path / "empty")
+    assert "\n" not in str(err.value)
+
+
+def test_build_transform_takes_pil_uint8_float_and_batches():
+    tf = build_transform((8, 12), mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), interpolation="bilinear")
+    pil = Image.new("RGB", (40, 30), (255, 0, 0))
+    out = tf(pil)
+    assert out.shape == (3, 8, 12) and out.dtype == torch.float32
+    assert torch.allclose(out[0], torch.ones(8, 12), atol=1e-3)
+    u8 = torch.full((3, 30, 40), 255, dtype=torch.uint8)
+    assert torch.allclose(tf(u8), torch.ones(3, 8, 12), atol=1e-3)
+    batch = torch.rand(5, 3, 32, 32)
+    assert tf(batch).shape == (5, 3, 8, 12)
+    norm = build_transform(32, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))(batch)
+    assert torch.allclose(norm, (batch - 0.5) / 0.25, atol=1e-5)  # same size: no resampling
+    with pytest.raises(ValueError, match="unknown interpolation"):
+        build_transform(8, (0, 0, 0), (1, 1, 1), interpolation="lanczos9")
+
+
 def test_registry_and_shapes_through_it():
-    ds = get_dataset("shapes", split="val", size=5, image_size=16)
-    assert len(ds) == 5 and ds[0]["image"].shape == (3, 16, 16)
+    ds = get_dataset("shapes", split="val", size=5, image_size=16, task="color")
+    assert len(ds) == 5 and ds[0]["image"].shape == (3, 16, 16) and ds.num_classes == 8
     with pytest.raises(KeyError, match="valid: cifar10, cifar100, imagefolder, shapes, stl10"):
         get_dataset("mnist")
 
 
 def test_prompt_file(tmp_path):
     p = tmp_path / "prompts.txt"
-    p.write_text("# subjects\na red star\n\n  a blue ring  \n")
+    p.write_text("# subjects\na red star\n\n  a blue ring  \n   # indented comment\n")
     assert load_prompts(p) == ["a red star", "a blue ring"]
-    (tmp_path / "empty.txt").write_text("# nothing\n")
-    with pytest.raises(Exception, match="has no prompts"):
+    (tmp_path / "empty.txt").write_text("# nothing\n\n")
+    with pytest.raises(UserError, match="has no prompts"):
         load_prompts(tmp_path / "empty.txt")
-    with pytest.raises(DatasetNotFoundError):
+    with pytest.raises(DatasetNotFoundError, match="missing.txt not found"):
         load_prompts(tmp_path / "missing.txt")

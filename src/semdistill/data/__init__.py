@@ -1,8 +1,15 @@
 """Data: the embedded shapes world (the offline default) and loaders for real datasets."""
 
 from semdistill.data.prompts import load_prompts
-from semdistill.data.real import CaptionedDataset, DatasetNotFoundError
-from semdistill.data.registry import get_dataset
+from semdistill.data.real import (
+    CaptionedDataset,
+    DatasetNotFoundError,
+    load_cifar10,
+    load_cifar100,
+    load_imagefolder,
+    load_stl10,
+)
+from semdistill.data.registry import DATASETS, get_dataset
 from semdistill.data.transforms import build_transform
 from semdistill.data.world.attributes import (
     BACKGROUNDS,
@@ -18,6 +25,7 @@ from semdistill.data.world.dataset import ShapesWorld, attrs_from_captions, rend
 
 __all__ = [
     "BACKGROUNDS",
+    "DATASETS",
     "COLORS",
     "SHAPES",
     "SIZES",
@@ -31,7 +39,11 @@ __all__ = [
     "build_transform",
     "caption",
     "get_dataset",
+    "load_cifar10",
+    "load_cifar100",
+    "load_imagefolder",
     "load_prompts",
+    "load_stl10",
     "parse_caption",
     "render",
     "task_classes",

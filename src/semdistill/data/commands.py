@@ -7,10 +7,14 @@ from typing import Annotated
 
 import typer
 
+from semdistill.errors import UserError
+
 
 def preview_grid(out: Path, n: int, size: int, styles: list[str], split: str, seed: int) -> Path:
-    """Write a captioned grid of ``n`` world images to ``out`` (PNG)."""
+    """Write a captioned grid of ``n`` world images (``size`` px, drawn from ``styles``) to
+    ``out`` (PNG, 4 columns, each caption under its image); returns ``out``."""
     import math
+    import textwrap
 
     import matplotlib
 
@@ -22,16 +26,15 @@ def preview_grid(out: Path, n: int, size: int, styles: list[str], split: str, se
     world = ShapesWorld(split=split, size=n, image_size=size, seed=seed, styles=styles)
     cols = min(4, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 3.3 * rows), dpi=100, squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 3.5 * rows), dpi=100, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for i in range(n):
         item = world[i]
         ax = axes.flat[i]
         ax.imshow(item["image"].permute(1, 2, 0).numpy(), interpolation="nearest")
-        words = item["caption"].split(" ")
-        mid = len(words) // 2
-        ax.set_title(" ".join(words[:mid]) + "\n" + " ".join(words[mid:]), fontsize=8)
+        ax.text(0.5, -0.03, textwrap.fill(item["caption"], 30), transform=ax.transAxes,
+                ha="center", va="top", fontsize=8.5)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
@@ -40,6 +43,7 @@ def preview_grid(out: Path, n: int, size: int, styles: list[str], split: str, se
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``data`` command group (``data preview``) to the CLI app."""
     data_app = typer.Typer(help="The embedded shapes world and dataset tools.", no_args_is_help=True)
 
     @data_app.command("preview")
@@ -52,7 +56,14 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="World seed.")] = 0,
     ) -> None:
         """Write a captioned grid of shapes-world images."""
-        path = preview_grid(out, n, size, style or ["flat", "outlined", "textured"], split, seed)
+        from semdistill.data.world.attributes import SPLITS, STYLES
+
+        bad = [s for s in style or () if s not in STYLES]
+        if bad:
+            raise UserError(f"--style: unknown style {bad[0]!r}; valid: {', '.join(STYLES)}")
+        if split not in SPLITS:
+            raise UserError(f"--split: unknown split {split!r}; valid: {', '.join(SPLITS)}")
+        path = preview_grid(out, n, size, style or list(STYLES), split, seed)
         typer.echo(f"preview: {path}")
 
     app.add_typer(data_app, name="data")

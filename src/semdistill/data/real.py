@@ -2,86 +2,155 @@
 
 Items are ``{"image", "label", "caption": "a photo of a <class>", "attrs": {"class": name}}``.
 Missing data that cannot be downloaded raises :class:`DatasetNotFoundError` with one line that
-says where the files go.
+says where the files go. torchvision is imported only when a real dataset is loaded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.data import Dataset
-from torchvision import datasets
-from torchvision.transforms import functional as F
 
 from semdistill.errors import UserError
 
+#: split names the real loaders accept; "val" is the official test split (these datasets have
+#: no separate validation split).
+REAL_SPLITS = ("train", "val", "test")
+
 
 class DatasetNotFoundError(UserError, FileNotFoundError):
-    """A dataset's files are missing; the message says where to put them."""
+    """A dataset's files are missing; the message (one line) says where to put them."""
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
 
 
 class CaptionedDataset(Dataset):
-    """Wraps an (image, label) dataset into the library's item dicts."""
+    """Wraps an (image, label) dataset into the library's item dicts.
 
-    def __init__(self, base: Any, class_names: list[str],
+    Args:
+        base: any dataset whose items are (PIL image or tensor, int label).
+        class_names: name of each label; captions read "a photo of a <name>" (``_`` → space).
+        transform: applied to the image (PIL or tensor); without one, PIL images become
+            (3, H, W) float32 tensors in [0, 1].
+    """
+
+    def __init__(self, base: Any, class_names: Sequence[str],
                  transform: Callable[[Any], Any] | None = None) -> None:
-        self.base, self.class_names, self.transform = base, class_names, transform
+        self.base, self.class_names, self.transform = base, list(class_names), transform
 
     @property
     def num_classes(self) -> int:
+        """Number of classes."""
         return len(self.class_names)
 
     def __len__(self) -> int:
         return len(self.base)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        img, label = self.base[i]
-        image = self.transform(img) if self.transform is not None else F.to_tensor(img)
-        name = self.class_names[label]
-        return {"image": image, "label": int(label), "caption": f"a photo of a {name}",
-                "attrs": {"class": name}}
+        """``{"image": (3, H, W) tensor (or the transform's output), "label": int,
+        "caption": str, "attrs": {"class": str}}``."""
+        img, label = self.base[int(i)]
+        if self.transform is not None:
+            image = self.transform(img)
+        elif isinstance(img, torch.Tensor):
+            image = img
+        else:
+            from torchvision.transforms.functional import to_tensor
 
-    def render_indices(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        items = [self[int(i)] for i in torch.as_tensor(indices).tolist()]
-        return torch.stack([it["image"] for it in items]), torch.tensor([it["label"] for it in items])
+            image = to_tensor(img.convert("RGB") if hasattr(img, "convert") else img)
+        name = self.class_names[int(label)]
+        return {"image": image, "label": int(label),
+                "caption": f"a photo of a {name.replace('_', ' ')}", "attrs": {"class": name}}
+
+    def render_indices(self, indices: torch.Tensor | Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Load items by index: (images (B, 3, H, W), labels (B,) long). Needs a transform that
+        gives every image the same size (e.g. :func:`~semdistill.data.build_transform`)."""
+        items = [self[int(i)] for i in torch.as_tensor(indices).reshape(-1).tolist()]
+        return (torch.stack([it["image"] for it in items]),
+                torch.tensor([it["label"] for it in items], dtype=torch.long))
 
 
-_TORCHVISION = {
-    "cifar10": (datasets.CIFAR10, "CIFAR-10", "cifar-10-batches-py/"),
-    "cifar100": (datasets.CIFAR100, "CIFAR-100", "cifar-100-python/"),
-    "stl10": (datasets.STL10, "STL-10", "stl10_binary/"),
+#: name → (torchvision class name, title, the folder that must exist under root)
+TORCHVISION_DATASETS: dict[str, tuple[str, str, str]] = {
+    "cifar10": ("CIFAR10", "CIFAR-10", "cifar-10-batches-py/"),
+    "cifar100": ("CIFAR100", "CIFAR-100", "cifar-100-python/"),
+    "stl10": ("STL10", "STL-10", "stl10_binary/"),
 }
+
+
+def _check_split(split: str) -> None:
+    if split not in REAL_SPLITS:
+        raise ValueError(f"unknown split {split!r}; valid: {', '.join(REAL_SPLITS)}")
 
 
 def load_torchvision(name: str, root: str | Path, split: str = "train", download: bool = False,
                      transform: Callable[[Any], Any] | None = None) -> CaptionedDataset:
-    cls, title, folder = _TORCHVISION[name]
+    """CIFAR-10, CIFAR-100 or STL-10 (labelled train or test split) from ``root``.
+
+    Raises:
+        DatasetNotFoundError: the files are not under ``root`` and ``download`` is off or fails.
+    """
+    if name not in TORCHVISION_DATASETS:
+        raise KeyError(f"unknown torchvision dataset {name!r}; valid: "
+                       f"{', '.join(TORCHVISION_DATASETS)}")
+    _check_split(split)
+    from torchvision import datasets
+
+    cls_name, title, folder = TORCHVISION_DATASETS[name]
+    cls = getattr(datasets, cls_name)
     root = Path(root).expanduser()
-    kwargs = {"split": "train" if split == "train" else "test"} if name == "stl10" else {
-        "train": split == "train"}
+    train = split == "train"
+    kwargs = {"split": "train" if train else "test"} if name == "stl10" else {"train": train}
     try:
         base = cls(str(root), download=download, **kwargs)
     except (RuntimeError, OSError) as err:
-        how = "run with download=True (needs internet)" if not download else f"download failed ({err})"
+        how = ("run with download=True (needs internet)" if not download
+               else f"download failed ({_one_line(err)})")
         raise DatasetNotFoundError(
             f"{title} not found under {root}: {how}, or place {folder} there") from None
-    names = list(getattr(base, "classes", [])) or [str(c) for c in range(10)]
+    names = list(getattr(base, "classes", []))
     return CaptionedDataset(base, names, transform)
+
+
+def load_cifar10(root: str | Path, split: str = "train", download: bool = False,
+                 transform: Callable[[Any], Any] | None = None) -> CaptionedDataset:
+    """CIFAR-10 (50,000 train / 10,000 test images, 32×32, 10 classes)."""
+    return load_torchvision("cifar10", root, split, download, transform)
+
+
+def load_cifar100(root: str | Path, split: str = "train", download: bool = False,
+                  transform: Callable[[Any], Any] | None = None) -> CaptionedDataset:
+    """CIFAR-100 (50,000 train / 10,000 test images, 32×32, 100 fine classes)."""
+    return load_torchvision("cifar100", root, split, download, transform)
+
+
+def load_stl10(root: str | Path, split: str = "train", download: bool = False,
+               transform: Callable[[Any], Any] | None = None) -> CaptionedDataset:
+    """STL-10 labelled split (5,000 train / 8,000 test images, 96×96, 10 classes)."""
+    return load_torchvision("stl10", root, split, download, transform)
 
 
 def load_imagefolder(root: str | Path, split: str | None = None,
                      transform: Callable[[Any], Any] | None = None) -> CaptionedDataset:
-    """``root/<class>/*.png`` (or ``root/<split>/<class>/...`` when that folder exists)."""
+    """``root/<class>/<image>`` (or ``root/<split>/<class>/<image>`` when that folder exists).
+
+    Classes are the sorted sub-folder names; images are read with PIL and converted to RGB.
+    """
     root = Path(root).expanduser()
     if split is not None and (root / split).is_dir():
         root = root / split
     if not root.is_dir():
         raise DatasetNotFoundError(f"image folder {root} not found: expected {root}/<class>/<image>")
+    from torchvision import datasets
+
     try:
         base = datasets.ImageFolder(str(root))
     except (FileNotFoundError, RuntimeError) as err:
-        raise DatasetNotFoundError(f"{root}: no images in class folders ({err})") from None
+        raise DatasetNotFoundError(
+            f"{root}: no images in class folders ({_one_line(err)})") from None
     return CaptionedDataset(base, list(base.classes), transform)

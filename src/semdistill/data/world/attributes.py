@@ -36,7 +36,8 @@ BACKGROUNDS: dict[str, tuple[float, float, float]] = {
 }
 SIZES = ("small", "medium", "large")
 SIZE_RADIUS = (0.17, 0.24, 0.32)  # object radius as a fraction of the image side
-STYLES = ("flat", "outlined", "textured")
+#: Rendering styles. New styles are only ever appended, so existing indices (and images) stay put.
+STYLES = ("flat", "outlined", "textured", "gradient")
 SPLITS = ("train", "val", "test")
 CATEGORICAL = {"shape": SHAPES, "color": tuple(COLORS), "size": SIZES,
                "background": tuple(BACKGROUNDS), "style": STYLES}
@@ -61,15 +62,27 @@ class Subject:
                 raise ValueError(f"unknown {f.name} {value!r}; valid: {', '.join(CATEGORICAL[f.name])}")
 
     def matches(self, attrs: Mapping[str, Any]) -> bool:
+        """Whether one item's attribute dict (names as strings) matches every set field."""
         return all(getattr(self, f.name) in (None, attrs.get(f.name)) for f in fields(self))
+
+    def mask(self, attrs: WorldAttrs) -> torch.Tensor:
+        """(B,) bool: which of a batch's items match every set field (vectorized ``matches``)."""
+        out = torch.ones(len(attrs), dtype=torch.bool)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                out &= getattr(attrs, f.name) == CATEGORICAL[f.name].index(value)
+        return out
 
 
 @dataclass
 class WorldAttrs:
-    """Attributes of B items as tensors: categorical indices (long) and continuous floats.
+    """Attributes of B items as tensors, each of shape (B,).
 
-    x, y: object centre in [0, 1] image coordinates; rotation in radians; tilt: background
-    gradient direction in radians; template: caption template index.
+    shape, color, size, background, style: long indices into :data:`SHAPES`, :data:`COLORS`,
+    :data:`SIZES`, :data:`BACKGROUNDS` and :data:`STYLES`. x, y: float32 object centre in [0, 1]
+    image coordinates (x right, y down); rotation: float32 radians; tilt: float32 background
+    gradient direction in radians; template: long caption template index.
     """
 
     shape: torch.Tensor
@@ -87,10 +100,17 @@ class WorldAttrs:
         return self.shape.numel()
 
     def index(self, idx: torch.Tensor | slice) -> WorldAttrs:
+        """The items at ``idx`` (a (K,) long tensor, a (B,) bool mask or a slice)."""
         return WorldAttrs(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    def replace(self, **columns: torch.Tensor) -> WorldAttrs:
+        """A copy with some columns replaced (each (B,))."""
+        return WorldAttrs(**{f.name: columns.get(f.name, getattr(self, f.name))
+                             for f in fields(self)})
 
     @staticmethod
     def cat(parts: Sequence[WorldAttrs]) -> WorldAttrs:
+        """Concatenate batches along the item axis."""
         return WorldAttrs(**{f.name: torch.cat([getattr(p, f.name) for p in parts])
                              for f in fields(WorldAttrs)})
 
@@ -103,6 +123,7 @@ class WorldAttrs:
 
     @staticmethod
     def from_dicts(items: Iterable[Mapping[str, Any]]) -> WorldAttrs:
+        """Batch attribute dicts (as :meth:`item` returns; x, y default 0.5, angles 0)."""
         items = list(items)
         cols: dict[str, list] = {f.name: [] for f in fields(WorldAttrs)}
         for a in items:
@@ -117,11 +138,18 @@ class WorldAttrs:
 
 
 def _rng(*key: int) -> np.random.Generator:
+    """A generator whose stream depends only on the integer ``key`` (no global state)."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(list(key))))
 
 
 def sample_chunk(seed: int, split: str, chunk: int, styles: Sequence[str]) -> WorldAttrs:
-    """Attributes of raw items [chunk·CHUNK, (chunk+1)·CHUNK) of a split's stream."""
+    """Attributes of raw items [chunk·CHUNK, (chunk+1)·CHUNK) of a split's stream.
+
+    The stream is keyed by (seed, split index, chunk) through ``SeedSequence``, so the three
+    splits (and every chunk) draw from separate generators by construction. ``styles`` is the
+    tuple of style names the world draws from uniformly. Returns a :class:`WorldAttrs` of
+    B = :data:`CHUNK` items.
+    """
     rng = _rng(seed, SPLITS.index(split), chunk)
     n = CHUNK
     style_ids = np.array([STYLES.index(s) for s in styles])

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 import torch
@@ -25,6 +25,12 @@ from semdistill.data.world.captions import caption, parse_caption
 from semdistill.data.world.render import add_noise, render_batch
 
 TASKS = ("shape", "shape_color", *CATEGORICAL)
+#: items per rendered chunk behind ``__getitem__``, and how many chunks the LRU cache keeps.
+ITEM_CHUNK = 64
+CACHED_CHUNKS = 8
+#: give up on a selection that keeps nothing in this many stream chunks (a fully specified
+#: subject, 1 of 9,216 combinations with 4 styles, is expected ~28 times there).
+MAX_EMPTY_CHUNKS = 1024
 
 
 def task_classes(task: str) -> list[str]:
@@ -37,6 +43,7 @@ def task_classes(task: str) -> list[str]:
 
 
 def task_labels(attrs: WorldAttrs, task: str) -> torch.Tensor:
+    """(B,) long labels of a batch for a task (shape_color = shape · len(COLORS) + color)."""
     if task == "shape_color":
         return attrs.shape * len(COLORS) + attrs.color
     task_classes(task)
@@ -56,12 +63,17 @@ class ShapesWorld(Dataset):
         size: number of items.
         image_size: side in pixels (32 by default; any size ≥ 8, e.g. 64 or 128).
         task: label: "shape", "shape_color", or an attribute name.
-        styles: styles drawn uniformly ("flat", "outlined", "textured").
+        styles: styles drawn uniformly ("flat", "outlined", "textured", "gradient").
         exclude: subjects never to include (held out).
         include_only: if given, only items matching one of these subjects.
-        noise_std: pixel noise standard deviation.
+        noise_std: pixel noise standard deviation (0 turns it off).
         texture: background gradient on/off.
-        transform: applied to the image tensor of ``__getitem__``.
+        transform: applied to the image tensor of ``__getitem__`` (not to ``render_indices``).
+
+    Attributes:
+        attrs: the :class:`WorldAttrs` of all ``size`` items (rendering is lazy).
+        labels: (size,) long labels of ``task``.
+        keys: (size,) long position of each item in its split's unfiltered stream.
     """
 
     def __init__(
@@ -80,6 +92,8 @@ class ShapesWorld(Dataset):
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
+        if size < 0:
+            raise ValueError(f"size must be ≥ 0, got {size}")
         if image_size < 8:
             raise ValueError(f"image_size must be ≥ 8, got {image_size}")
         bad = [s for s in styles if s not in STYLES]
@@ -91,54 +105,94 @@ class ShapesWorld(Dataset):
         self.noise_std, self.texture, self.transform = noise_std, texture, transform
         self.attrs, self.keys = self._select(tuple(exclude), include_only)
         self.labels = task_labels(self.attrs, task)
-        self._chunk = lru_cache(maxsize=8)(self._render_chunk)
+        self._cache: OrderedDict[int, torch.Tensor] = OrderedDict()
 
     @property
     def num_classes(self) -> int:
+        """Number of classes of ``task``."""
         return len(self.class_names)
 
-    def _select(self, exclude: tuple[Subject, ...], include: Sequence[Subject] | None):
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the rendered-chunk cache (DataLoader workers start with an empty one)."""
+        return {**self.__dict__, "_cache": OrderedDict()}
+
+    def _select(self, exclude: tuple[Subject, ...],
+                include: Sequence[Subject] | None) -> tuple[WorldAttrs, torch.Tensor]:
+        """Filter the split's stream in order until ``size`` items are kept: (attrs, keys)."""
         parts, keys, have, chunk = [], [], 0, 0
+        include = tuple(include) if include is not None else None
+        if include is not None and not any(s.style in (None, *self.styles) for s in include):
+            raise ValueError(f"include_only names no subject in this world's styles {self.styles}")
         while have < self.size:
             a = sample_chunk(self.seed, self.split, chunk, self.styles)
             keep = torch.ones(CHUNK, dtype=torch.bool)
-            if exclude or include:
-                for i in range(CHUNK):
-                    d = a.item(i)
-                    if any(s.matches(d) for s in exclude) or (
-                            include and not any(s.matches(d) for s in include)):
-                        keep[i] = False
+            for s in exclude:
+                keep &= ~s.mask(a)
+            if include is not None:
+                hit = torch.zeros(CHUNK, dtype=torch.bool)
+                for s in include:
+                    hit |= s.mask(a)
+                keep &= hit
             idx = keep.nonzero().flatten()[: self.size - have]
             parts.append(a.index(idx))
             keys.append(idx + chunk * CHUNK)
             have += len(idx)
             chunk += 1
-            if chunk > 4096 and have == 0:
-                raise ValueError("no item matches this selection (include_only/exclude)")
+            if chunk >= MAX_EMPTY_CHUNKS and have == 0:
+                raise ValueError(f"no item matches this selection (include_only/exclude) in the "
+                                 f"first {chunk * CHUNK} items of the stream")
         return WorldAttrs.cat(parts), torch.cat(keys)
 
     def render_indices(self, indices: torch.Tensor | Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Render items by index: (images (B, 3, H, W) float32 in [0, 1], labels (B,) long)."""
-        idx = torch.as_tensor(indices, dtype=torch.long)
+        """Render items by index, vectorized over the batch (what trainers call directly).
+
+        Args:
+            indices: (B,) item indices in [0, size), any order, repeats allowed.
+
+        Returns:
+            images (B, 3, H, W) float32 in [0, 1] and labels (B,) long. An item's pixels do not
+            depend on the rest of the batch.
+        """
+        idx = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= self.size):
+            raise IndexError(f"indices must lie in [0, {self.size}), got "
+                             f"[{int(idx.min())}, {int(idx.max())}]")
         images = render_batch(self.attrs.index(idx), self.image_size, self.texture)
         images = add_noise(images, self.keys[idx] + 10**9 * SPLITS.index(self.split),
                            self.noise_std, self.seed)
         return images, self.labels[idx]
 
-    def _render_chunk(self, chunk: int) -> torch.Tensor:
-        lo = chunk * 64
-        return self.render_indices(torch.arange(lo, min(lo + 64, self.size)))[0]
+    def _chunk(self, chunk: int) -> torch.Tensor:
+        """Images of items [chunk·ITEM_CHUNK, (chunk+1)·ITEM_CHUNK), from an LRU cache."""
+        images = self._cache.get(chunk)
+        if images is None:
+            lo = chunk * ITEM_CHUNK
+            images = self.render_indices(torch.arange(lo, min(lo + ITEM_CHUNK, self.size)))[0]
+            self._cache[chunk] = images
+            if len(self._cache) > CACHED_CHUNKS:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(chunk)
+        return images
 
     def item_attrs(self, i: int) -> dict[str, Any]:
+        """Attributes of item i: names (str) of the categorical ones, floats for x, y, angles."""
         return self.attrs.item(i)
+
+    def captions(self) -> list[str]:
+        """The caption of every item, in order."""
+        return [caption(self.attrs.item(i)) for i in range(self.size)]
 
     def __len__(self) -> int:
         return self.size
 
     def __getitem__(self, i: int) -> dict[str, Any]:
+        """``{"image": (3, H, W) float32 in [0, 1] (or the transform's output), "label": int,
+        "caption": str, "attrs": dict}``."""
+        i = int(i)
         if not 0 <= i < self.size:
-            raise IndexError(i)
-        image = self._chunk(i // 64)[i % 64]
+            raise IndexError(f"index {i} out of range for a world of {self.size} items")
+        image = self._chunk(i // ITEM_CHUNK)[i % ITEM_CHUNK]
         attrs = self.attrs.item(i)
         if self.transform is not None:
             image = self.transform(image)
@@ -147,7 +201,12 @@ class ShapesWorld(Dataset):
 
 
 def attrs_from_captions(captions: Sequence[str], seed: int = 0) -> list[dict[str, Any]]:
-    """Attributes for prompts: what each caption names, the rest drawn from (seed, position)."""
+    """Attributes for prompts: what each caption names, the rest drawn from (seed, position).
+
+    Position, rotation and any attribute the prompt leaves open are drawn from a generator keyed
+    by (seed, i), so (prompt list, seed) → fixed attributes. An unnamed style is "flat". Feed
+    the result to :func:`render` (or :meth:`WorldAttrs.from_dicts`).
+    """
     return [draw_missing(parse_caption(c), seed, i) for i, c in enumerate(captions)]
 
 
@@ -157,10 +216,19 @@ def render(
     style: str | None = None,
     texture: bool = True,
 ) -> torch.Tensor:
-    """Render attribute dicts (one → (3, H, W); several → (B, 3, H, W)); ``style`` overrides."""
+    """Render without noise: a :class:`WorldAttrs` or attribute dicts → (B, 3, H, W), one dict →
+    (3, H, W), float32 in [0, 1], H = W = ``image_size``.
+
+    ``style`` (a name from :data:`STYLES`) overrides every item's style; ``texture`` turns the
+    background gradient on or off.
+    """
     single = isinstance(attrs, Mapping)
+    if style is not None and style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; valid: {', '.join(STYLES)}")
     if isinstance(attrs, WorldAttrs):
         batch = attrs
+        if style is not None:
+            batch = batch.replace(style=torch.full_like(batch.style, STYLES.index(style)))
     else:
         items = [attrs] if single else list(attrs)
         if style is not None:

@@ -88,7 +88,13 @@ def shape_sdf(kind: str, px: Tensor, py: Tensor) -> Tensor:
 
 
 def render_batch(attrs: WorldAttrs, image_size: int = 32, texture: bool = True) -> Tensor:
-    """Render B items: (B, 3, H, W) float32 in [0, 1] (no pixel noise; see :func:`add_noise`)."""
+    """Render B items: (B, 3, H, W) float32 in [0, 1], H = W = ``image_size``.
+
+    Styles: flat (solid fill), outlined (a contour 14% of the radius thick, at least 1.2 px),
+    textured (stripes across the object's own axis) and gradient (lighter towards the object's
+    top, darker below). ``texture`` adds a gentle linear background gradient along ``tilt``.
+    No pixel noise here; see :func:`add_noise`.
+    """
     b, n = len(attrs), image_size
     grid = (torch.arange(n, dtype=torch.float32) + 0.5) / n
     gy, gx = grid[:, None], grid[None, :]
@@ -111,6 +117,11 @@ def render_batch(attrs: WorldAttrs, image_size: int = 32, texture: bool = True) 
     color = _COLOR[attrs.color][:, :, None, None]
     tex = torch.where((style == STYLES.index("textured"))[:, None], stripes[:, None], 1.0)
     obj = color * (0.45 + 0.55 * tex) + (1 - tex) * 0.35 * (1 - color)
+    is_gradient = style == STYLES.index("gradient")
+    if bool(is_gradient.any()):  # lit from the object's top: lighter above, darker below
+        t = (-py).clamp(-1, 1)[:, None]
+        lit = torch.where(t > 0, color + 0.6 * t * (1 - color), color * (1 + 0.6 * t))
+        obj = torch.where(is_gradient[:, None], lit, obj)
     back = _BACK[attrs.background][:, :, None, None].expand(b, 3, n, n)
     if texture:  # a gentle linear gradient across the background
         ramp = torch.cos(attrs.tilt)[:, None, None] * (gx - 0.5) + torch.sin(attrs.tilt)[:, None, None] * (gy - 0.5)
@@ -120,7 +131,12 @@ def render_batch(attrs: WorldAttrs, image_size: int = 32, texture: bool = True) 
 
 
 def add_noise(images: Tensor, keys: Tensor, std: float, seed: int) -> Tensor:
-    """Add N(0, std²) pixel noise that depends only on (seed, key) per image."""
+    """Add N(0, std²) pixel noise to (B, 3, H, W) images; image i's noise depends only on
+    (seed, keys[i]), so an item's noise does not depend on the batch it is rendered in.
+
+    One generator per image (a loop over B seeds, not over pixels): about a quarter of the
+    render time at 32 px, and what the pinned image hashes were made with.
+    """
     if std <= 0:
         return images
     noise = torch.empty_like(images)
