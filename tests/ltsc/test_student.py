@@ -1,0 +1,66 @@
+"""Channel-adaptive module and student: shapes, weight range, disabled baseline, bandwidth."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from semdistill.channels.config import ChannelConfig
+from semdistill.config import ConfigError
+from semdistill.models.adaptive import ChannelAdaptiveModule
+from semdistill.models.student import StudentConfig, TaskStudent, build_link
+
+
+def test_adaptive_weights_are_per_channel_in_unit_interval_and_depend_on_snr():
+    torch.manual_seed(0)
+    m = ChannelAdaptiveModule(6, hidden=8)
+    x0 = torch.randn(4, 6, 3, 3)
+    x, w = m(x0, torch.tensor([-5.0, 0.0, 10.0, 20.0]))
+    assert x.shape == x0.shape and w.shape == (4, 6)
+    assert ((w > 0) & (w < 1)).all()
+    assert torch.allclose(x, x0 * w[:, :, None, None])
+    same = torch.stack([x0[0]] * 2)
+    _, w2 = m(same, torch.tensor([-5.0, 20.0]))
+    assert not torch.allclose(w2[0], w2[1])
+
+
+def test_disabled_module_is_identity_and_threshold_drops_channels():
+    x0 = torch.randn(2, 5, 2, 2)
+    off = ChannelAdaptiveModule(5, enabled=False)
+    x, w = off(x0, torch.zeros(2))
+    assert torch.equal(x, x0) and torch.equal(w, torch.ones(2, 5))
+    drop = ChannelAdaptiveModule(5, drop_threshold=0.5)
+    with torch.no_grad():
+        drop.mlp[-1].bias.copy_(torch.tensor([5.0, -5.0, 5.0, -5.0, 5.0]))
+        drop.mlp[-1].weight.zero_()
+    x, w = drop(x0, torch.zeros(2))
+    assert (x[:, [1, 3]] == 0).all() and torch.allclose(drop.active_fraction(w), torch.full((2,), 0.6))
+
+
+def test_bandwidth_ratio_sets_channels_and_symbols():
+    cfg = StudentConfig(bandwidth_ratio=1 / 24)
+    s = TaskStudent(cfg, num_classes=5, image_size=32)
+    assert s.channels == 16 and s.num_symbols == 128
+    assert s.bandwidth_ratio == pytest.approx(1 / 24)
+    with pytest.raises(ValueError, match="whole C"):
+        StudentConfig(bandwidth_ratio=0.013).feature_channels(32)
+
+
+def test_student_respects_the_power_constraint_and_runs_over_rayleigh():
+    torch.manual_seed(0)
+    for power in ("equal", "max"):
+        s = TaskStudent(StudentConfig(power=power), num_classes=3, image_size=32)
+        out = s(torch.rand(4, 3, 32, 32), torch.full((4,), 3.0), build_link(
+            ChannelConfig(name="rayleigh")))
+        energy = out.x.abs().square().mean(1)
+        assert out.logits.shape == (4, 3)
+        assert (energy <= 1 + 1e-5).all()
+        if power == "equal":
+            assert torch.allclose(energy, torch.ones(4), atol=1e-5)
+
+
+def test_bad_bandwidth_ratio_is_a_config_error():
+    from semdistill.experiments.registry import load_config
+
+    with pytest.raises(ConfigError, match="whole C"):
+        load_config({"system": "ltsc", "student": {"bandwidth_ratio": 0.013}})
