@@ -1,0 +1,274 @@
+"""MAKD: metaword-aided knowledge distillation of a cloud generator into the edge LDM.
+
+The cloud's images for a subject's prompts are encoded by the edge VAE; then
+
+1. stage A optimizes a metaword embedding (UNet frozen) with the ε-prediction loss;
+2. stage B distils peft LoRA adapters on the UNet attention projections (to_q, to_k, to_v,
+   to_out.0) with the same loss, prompts carrying the trained metaword.
+
+The deliverable (:class:`MAKDDeliverable`) is the LoRA weights plus the metaword vector in one
+safetensors file; :meth:`MAKDDeliverable.export_diffusers` also writes the two files that
+diffusers' ``load_lora_weights`` and ``load_textual_inversion`` read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from peft import LoraConfig
+from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+from pydantic import Field
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from semdistill.config import StrictModel, TrainConfig
+from semdistill.engine import Trainer, batch_indices
+from semdistill.generative.edge import EdgeLDM
+from semdistill.generative.errors import AlignmentError
+from semdistill.generative.metaword import (
+    MetawordTextEncoder,
+    add_metaword,
+    insert_metaword,
+)
+from semdistill.generative.pretrain_edge import eps_loss
+from semdistill.registry import Registry
+
+ADAPTER = "makd"
+LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
+FORMAT = "semdistill.makd/1"
+
+
+class MAKDConfig(StrictModel):
+    """Hyper-parameters of one distillation (per subject)."""
+
+    token: str = Field("<meta>", description="the metaword token added to the edge vocabulary")
+    rank: int = Field(4, ge=1, description="LoRA rank")
+    alpha: float = Field(4.0, gt=0, description="LoRA alpha (scale alpha/rank)")
+    targets: list[str] = Field(default_factory=lambda: list(LORA_TARGETS))
+    metaword_fraction: float = Field(0.25, gt=0, lt=1,
+                                     description="share of the step budget spent on stage A")
+    metaword_lr: float = Field(5e-2, gt=0)
+    lora_lr: float = Field(2e-3, gt=0)
+    batch_size: int = Field(16, ge=1)
+    warmup_steps: int = Field(5, ge=0)
+
+
+@dataclass
+class MAKDDeliverable:
+    """What the cloud ships to the edge: LoRA weights and/or one metaword embedding.
+
+    ``lora`` maps peft state-dict keys (adapter name stripped) to tensors; ``embedding`` is (D,).
+    """
+
+    token: str | None = None
+    class_word: str | None = None
+    embedding: torch.Tensor | None = None
+    lora: dict[str, torch.Tensor] = field(default_factory=dict)
+    rank: int = 0
+    alpha: float = 0.0
+    targets: list[str] = field(default_factory=lambda: list(LORA_TARGETS))
+
+    @property
+    def num_params(self) -> int:
+        n = sum(v.numel() for v in self.lora.values())
+        return n + (self.embedding.numel() if self.embedding is not None else 0)
+
+    @property
+    def num_bytes(self) -> int:
+        """Payload bytes: every tensor's elements × element size (what is sent, fp32)."""
+        ts = list(self.lora.values()) + ([self.embedding] if self.embedding is not None else [])
+        return sum(t.numel() * t.element_size() for t in ts)
+
+    def _meta(self) -> dict[str, str]:
+        return {"format": FORMAT, "token": self.token or "", "class_word": self.class_word or "",
+                "rank": str(self.rank), "alpha": str(self.alpha),
+                "targets": json.dumps(self.targets)}
+
+    def save(self, path: str | Path) -> Path:
+        """One safetensors file: ``lora.<key>`` tensors, ``metaword`` (D,), metadata."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tensors = {f"lora.{k}": v.detach().cpu().contiguous() for k, v in self.lora.items()}
+        if self.embedding is not None:
+            tensors["metaword"] = self.embedding.detach().cpu().contiguous()
+        save_file(tensors, str(path), metadata=self._meta())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> MAKDDeliverable:
+        path = Path(path)
+        if not path.is_file():
+            raise AlignmentError(f"no MAKD deliverable at {path}")
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            if meta.get("format") != FORMAT:
+                raise AlignmentError(f"{path} is not a MAKD deliverable ({meta.get('format')!r})")
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+        return cls(token=meta["token"] or None, class_word=meta["class_word"] or None,
+                   embedding=tensors.get("metaword"),
+                   lora={k[5:]: v for k, v in tensors.items() if k.startswith("lora.")},
+                   rank=int(meta["rank"]), alpha=float(meta["alpha"]),
+                   targets=json.loads(meta["targets"]))
+
+    def export_diffusers(self, folder: str | Path) -> dict[str, Path]:
+        """Files for diffusers loaders: ``pytorch_lora_weights.safetensors`` (keys
+        ``unet.<peft key>``, for ``pipe.load_lora_weights``) and ``learned_embeds.safetensors``
+        (``{token: (D,)}``, for ``pipe.load_textual_inversion``)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        out = {}
+        if self.lora:
+            out["lora"] = folder / "pytorch_lora_weights.safetensors"
+            save_file({f"unet.{k}": v.contiguous() for k, v in self.lora.items()},
+                      str(out["lora"]))
+        if self.embedding is not None and self.token:
+            out["metaword"] = folder / "learned_embeds.safetensors"
+            save_file({self.token: self.embedding.contiguous()}, str(out["metaword"]))
+        return out
+
+    def lora_config(self) -> LoraConfig:
+        return LoraConfig(r=self.rank, lora_alpha=self.alpha, target_modules=list(self.targets),
+                          init_lora_weights="gaussian")
+
+    def apply_to(self, edge: EdgeLDM) -> None:
+        """Add the metaword and LoRA adapter to ``edge`` (in place)."""
+        if self.embedding is not None and self.token:
+            dim = edge.text_encoder.get_input_embeddings().weight.shape[1]
+            if self.embedding.numel() != dim:
+                raise AlignmentError(f"metaword has {self.embedding.numel()} dims, the edge text "
+                                     f"encoder {dim}: deliverable made for another edge model")
+            add_metaword(edge.tokenizer, edge.text_encoder, self.token, self.embedding)
+            edge.metaword = self.token
+        if self.lora:
+            if ADAPTER not in getattr(edge.unet, "peft_config", {}):
+                edge.unet.add_adapter(self.lora_config(), adapter_name=ADAPTER)
+            res = set_peft_model_state_dict(edge.unet, self.lora, adapter_name=ADAPTER)
+            bad = [k for k in getattr(res, "unexpected_keys", []) if "lora" in k]
+            if bad:
+                raise AlignmentError(f"LoRA keys do not fit this edge UNet (e.g. {bad[0]})")
+            edge.unet.eval()
+
+
+# ---- distillation ------------------------------------------------------------------------
+Method = Literal["none", "metaword", "lora", "makd"]
+#: ablation name → (uses metaword, uses LoRA)
+METHODS: Registry[tuple[bool, bool]] = Registry("makd method")
+for _n, _v in {"none": (False, False), "metaword": (True, False), "lora": (False, True),
+               "makd": (True, True)}.items():
+    METHODS.register(_n, _v)
+
+
+def split_budget(method: str, steps: int, fraction: float) -> tuple[int, int]:
+    """(metaword steps, LoRA steps) for ``method`` at a total budget of ``steps``."""
+    use_m, use_l = METHODS.get(method)
+    if use_m and use_l:
+        a = max(1, min(steps - 1, round(steps * fraction)))
+        return a, steps - a
+    return (steps if use_m else 0), (steps if use_l else 0)
+
+
+def edge_prompts(prompts: Sequence[str], method: str, token: str, class_word: str) -> list[str]:
+    """The prompts the edge is trained and sampled with under ``method``."""
+    use_m, _ = METHODS.get(method)
+    return [insert_metaword(p, token, class_word) if use_m else p for p in prompts]
+
+
+def _train_cfg(steps: int, lr: float, cfg: MAKDConfig, log_every: int) -> TrainConfig:
+    return TrainConfig(steps=steps, batch_size=cfg.batch_size, lr=lr, weight_decay=0.0,
+                       warmup_steps=min(cfg.warmup_steps, max(0, steps - 1)), schedule="cosine",
+                       log_every=max(1, min(log_every, steps)), checkpoint_every=max(steps, 1),
+                       grad_clip=1.0)
+
+
+def distill(
+    edge: EdgeLDM, teacher_images: torch.Tensor, prompts: Sequence[str], class_word: str,
+    cfg: MAKDConfig, method: str, steps: int, work: str | Path, *, seed: int = 0,
+    log: Callable[..., None] | None = None,
+) -> MAKDDeliverable:
+    """Align ``edge`` (in place) to the teacher images of one subject; returns the deliverable.
+
+    ``teacher_images`` (N, 3, H, W) in [0, 1] are the cloud's images for ``prompts`` (N,).
+    ``method`` is an ablation from :data:`METHODS`; ``steps`` the total optimizer-step budget.
+    """
+    use_m, use_l = METHODS.get(method)
+    deliverable = MAKDDeliverable(class_word=class_word)
+    if not (use_m or use_l) or steps <= 0:
+        return deliverable
+    work = Path(work)
+    z0 = edge.encode_images(teacher_images).cpu()
+    texts = edge_prompts(prompts, method, cfg.token, class_word)
+    n_a, n_b = split_budget(method, steps, cfg.metaword_fraction)
+    for m in (edge.unet, edge.text_encoder, edge.vae):
+        m.requires_grad_(False)
+    mw: MetawordTextEncoder | None = None
+    if use_m:
+        tid = add_metaword(edge.tokenizer, edge.text_encoder, cfg.token, class_word)
+        mw = MetawordTextEncoder(edge.text_encoder, tid)
+        edge.metaword = cfg.token
+    ids = edge.tokenize(texts).cpu()
+    fp = json.dumps({"cfg": cfg.model_dump(), "method": method, "steps": steps, "seed": seed,
+                     "prompts": list(texts), "z": float(z0.double().sum())})
+
+    def batch_fn_for(trainer: Trainer) -> Callable[[int], dict[str, torch.Tensor]]:
+        def batch_fn(step: int) -> dict[str, torch.Tensor]:
+            idx = batch_indices(step, len(z0), cfg.batch_size, seed, trainer.rank,
+                                trainer.world_size)
+            return {"z": z0[idx], "ids": ids[idx]}
+
+        return batch_fn
+
+    def encode(mods: Mapping[str, nn.Module], b_ids: torch.Tensor) -> torch.Tensor:
+        if "metaword" in mods:
+            return mods["metaword"](b_ids)
+        return edge.text_encoder(b_ids)[0]
+
+    if n_a:
+        assert mw is not None
+        trainer = Trainer({"metaword": mw, "unet": edge.unet},
+                          _train_cfg(n_a, cfg.metaword_lr, cfg, 25), work / "metaword",
+                          seed=seed, tag=f"{method}/metaword", fingerprint=fp, log=log)
+        trainer.fit(batch_fn_for(trainer), lambda mods, b: {
+            "loss": eps_loss(mods["unet"], encode(mods, b["ids"]), b["z"], edge.scheduler)})
+        mw.commit()
+    if n_b:
+        lcfg = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, target_modules=list(cfg.targets),
+                          init_lora_weights="gaussian")
+        edge.unet.add_adapter(lcfg, adapter_name=ADAPTER)
+        mods: dict[str, nn.Module] = {"unet": edge.unet}
+        if mw is not None:  # stage B keeps the optimized metaword fixed
+            mw.vector.requires_grad_(False)
+            mods["metaword"] = mw
+        trainer = Trainer(mods, _train_cfg(n_b, cfg.lora_lr, cfg, 25), work / "lora", seed=seed,
+                          tag=f"{method}/lora", fingerprint=fp, log=log)
+        trainer.fit(batch_fn_for(trainer), lambda mods, b: {
+            "loss": eps_loss(mods["unet"], encode(mods, b["ids"]), b["z"], edge.scheduler)})
+        if mw is not None:
+            mw.commit()
+        deliverable.lora = {k.replace(f".{ADAPTER}", ""): v.detach().cpu().clone()
+                            for k, v in get_peft_model_state_dict(
+                                edge.unet, adapter_name=ADAPTER).items()}
+        deliverable.rank, deliverable.alpha = cfg.rank, cfg.alpha
+        deliverable.targets = list(cfg.targets)
+    if mw is not None:
+        deliverable.token = cfg.token
+        deliverable.embedding = mw.vector.detach().cpu().clone()
+    edge.unet.eval()
+    return deliverable
+
+
+def lora_param_fraction(deliverable: MAKDDeliverable, edge: EdgeLDM) -> float:
+    """Deliverable parameters / base edge-UNet parameters (LoRA layers excluded)."""
+    base = sum(p.numel() for n, p in edge.unet.named_parameters() if "lora_" not in n)
+    return deliverable.num_params / base
+
+
+def deliverable_summary(d: MAKDDeliverable, edge: EdgeLDM) -> dict[str, Any]:
+    return {"bytes": d.num_bytes, "params": d.num_params,
+            "fraction_of_unet": lora_param_fraction(d, edge), "rank": d.rank,
+            "token": d.token}

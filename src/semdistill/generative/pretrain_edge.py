@@ -1,0 +1,179 @@
+"""Pre-train the offline edge LDM on the shapes world, without the held-out subjects.
+
+Stage 1 trains the VAE (reconstruction + small KL); the latent scaling factor is then set to
+1/std of the training latents, as Stable Diffusion does. Stage 2 trains the UNet and the text
+encoder jointly with the ε-prediction loss, dropping 10% of captions for classifier-free
+guidance. Both stages run through :class:`semdistill.engine.Trainer` (resumable). Finally the
+model's samples for seen captions are classified by the world encoder (attribute accuracy).
+
+The G-KA scenario: the edge sees only ``styles`` (default "flat") and never the ``exclude``
+subjects; the cloud renders those subjects in its own style, and MAKD distils them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from semdistill.config import StrictModel, TrainConfig
+from semdistill.engine import Trainer, batch_indices
+from semdistill.generative.edge import EdgeArch, EdgeLDM
+from semdistill.generative.world import WorldSample, caption_words, render_world
+from semdistill.metrics.world_encoder import WorldEncoder, attribute_accuracy
+
+#: words every edge vocabulary has, so prompt templates and class words always tokenize whole.
+EXTRA_WORDS = ("a", "an", "the", "of", "photo", "picture", "image", "drawing", "shape", "in",
+               "style", "with", "on", "over", "background", "small", "medium", "large", "flat",
+               "outlined", "textured")
+
+#: subjects the default edge never sees (shape × color combinations); MAKD's held-out subjects.
+DEFAULT_HELD_OUT: tuple[dict[str, str], ...] = (
+    {"shape": "triangle", "color": "red"},
+    {"shape": "square", "color": "blue"},
+)
+
+
+def _vae_train() -> TrainConfig:
+    return TrainConfig(steps=600, batch_size=64, lr=2e-3, warmup_steps=20, log_every=50,
+                       checkpoint_every=200)
+
+
+def _unet_train() -> TrainConfig:
+    return TrainConfig(steps=6000, batch_size=64, lr=1e-3, warmup_steps=100, log_every=100,
+                       checkpoint_every=500, weight_decay=1e-4)
+
+
+class EdgePretrainConfig(StrictModel):
+    """Everything that determines the shipped edge model (its fingerprint)."""
+
+    arch: EdgeArch = Field(default_factory=EdgeArch)
+    world_seed: int = Field(0, ge=0)
+    train_size: int = Field(16384, ge=16)
+    styles: list[str] = Field(default_factory=lambda: ["flat"])
+    exclude: list[dict[str, str]] = Field(default_factory=lambda: [dict(s) for s in DEFAULT_HELD_OUT])
+    kl_weight: float = Field(1e-5, ge=0)
+    cond_dropout: float = Field(0.1, ge=0, le=1, description="fraction of empty prompts (CFG)")
+    vae: TrainConfig = Field(default_factory=_vae_train)
+    unet: TrainConfig = Field(default_factory=_unet_train)
+    sampler: str = "ddim"
+    sample_steps: int = Field(25, ge=1)
+    guidance: float = Field(3.0, ge=0)
+    eval_samples: int = Field(256, ge=8)
+    seed: int = Field(0, ge=0)
+
+
+def _unwrap(m: nn.Module) -> nn.Module:
+    return getattr(m, "module", m)
+
+
+def train_vae(edge: EdgeLDM, data: WorldSample, cfg: EdgePretrainConfig, work: Path,
+              log: Callable[..., None] | None = None) -> None:
+    """Stage 1: VAE reconstruction (MSE in [-1, 1]) + ``kl_weight`` × KL; sets scaling_factor."""
+    vae = edge.vae.train()
+    trainer = Trainer({"vae": vae}, cfg.vae, work / "vae", seed=cfg.seed, tag="vae",
+                      fingerprint=cfg.model_dump_json(), log=log)
+
+    def batch_fn(step: int) -> torch.Tensor:
+        idx = batch_indices(step, len(data), cfg.vae.batch_size, cfg.seed, trainer.rank,
+                            trainer.world_size)
+        return data.images[idx].float() / 255 * 2 - 1
+
+    def step_fn(mods: Mapping[str, nn.Module], x: torch.Tensor) -> dict[str, torch.Tensor]:
+        v = _unwrap(mods["vae"])
+        post = v.encode(x).latent_dist
+        rec = v.decode(post.sample()).sample
+        mse = nn.functional.mse_loss(rec, x)
+        kl = post.kl().mean() / x[0].numel()
+        return {"loss": mse + cfg.kl_weight * kl, "mse": mse, "kl": kl}
+
+    trainer.fit(batch_fn, step_fn)
+    vae.eval()
+    edge.vae.register_to_config(scaling_factor=1.0)
+    with torch.no_grad():
+        z = torch.cat([edge.encode_images(data.images[i : i + 512].float() / 255)
+                       for i in range(0, min(len(data), 4096), 512)])
+    edge.vae.register_to_config(scaling_factor=float(1.0 / z.std().clamp_min(1e-6)))
+
+
+def train_denoiser(edge: EdgeLDM, data: WorldSample, cfg: EdgePretrainConfig, work: Path,
+                   log: Callable[..., None] | None = None) -> None:
+    """Stage 2: UNet + text encoder, ε-prediction loss on precomputed scaled VAE latents."""
+    with torch.no_grad():
+        latents = torch.cat([edge.encode_images(data.images[i : i + 512].float() / 255).cpu()
+                             for i in range(0, len(data), 512)])
+    ids = edge.tokenize(data.captions).cpu()
+    empty = edge.tokenize([""]).cpu()[0]
+    unet, te = edge.unet.train(), edge.text_encoder.train()
+    sched = edge.scheduler
+    trainer = Trainer({"unet": unet, "text_encoder": te}, cfg.unet, work / "denoiser",
+                      seed=cfg.seed, tag="denoiser", fingerprint=cfg.model_dump_json(), log=log)
+
+    def batch_fn(step: int) -> dict[str, torch.Tensor]:
+        idx = batch_indices(step, len(data), cfg.unet.batch_size, cfg.seed, trainer.rank,
+                            trainer.world_size)
+        g = torch.Generator().manual_seed(cfg.seed * 7919 + step)
+        tok = ids[idx].clone()
+        drop = torch.rand(len(idx), generator=g) < cfg.cond_dropout
+        tok[drop] = empty
+        return {"z": latents[idx], "ids": tok}
+
+    def step_fn(mods: Mapping[str, nn.Module], b: dict[str, torch.Tensor]) -> dict:
+        return {"loss": eps_loss(mods["unet"], mods["text_encoder"](b["ids"])[0], b["z"], sched)}
+
+    trainer.fit(batch_fn, step_fn)
+    unet.eval()
+    te.eval()
+
+
+def eps_loss(unet: nn.Module, cond: torch.Tensor, z0: torch.Tensor, scheduler: Any,
+             timesteps: torch.Tensor | None = None, noise: torch.Tensor | None = None
+             ) -> torch.Tensor:
+    """E‖ε − ε_θ(√ᾱ_t z0 + √(1−ᾱ_t) ε, c, t)‖² for (B, C, h, w) latents and (B, L, D) context."""
+    n = scheduler.config.num_train_timesteps
+    t = timesteps if timesteps is not None else torch.randint(0, n, (len(z0),), device=z0.device)
+    eps = noise if noise is not None else torch.randn_like(z0)
+    noisy = scheduler.add_noise(z0, eps, t)
+    return nn.functional.mse_loss(unet(noisy, t, encoder_hidden_states=cond).sample, eps)
+
+
+def sample_accuracy(edge: EdgeLDM, encoder: WorldEncoder, captions: list[str],
+                    attrs: list[dict[str, Any]], seed: int = 0) -> dict[str, float]:
+    """Attribute accuracy of the edge's samples for ``captions`` (the world encoder judges)."""
+    images = edge.generate(captions, [seed * 100_003 + i for i in range(len(captions))])
+    return attribute_accuracy(encoder.predict(images.cpu()), attrs)
+
+
+def pretrain_edge(cfg: EdgePretrainConfig, out: str | Path, work: str | Path,
+                  encoder: WorldEncoder | None = None, device: str = "cpu",
+                  log: Callable[..., None] | None = None) -> dict[str, Any]:
+    """Train, evaluate and save the edge LDM to ``out`` (diffusers format); returns a summary."""
+    t0 = time.perf_counter()
+    work, out = Path(work), Path(out)
+    data = render_world("train", cfg.train_size, cfg.arch.image_size, cfg.world_seed,
+                        cfg.styles, cfg.exclude)
+    words = sorted(set(caption_words(data.captions)) | set(EXTRA_WORDS))
+    edge = EdgeLDM.build(cfg.arch, words, device=device, sampler=cfg.sampler,
+                         steps=cfg.sample_steps, guidance=cfg.guidance)
+    train_vae(edge, data, cfg, work, log)
+    train_denoiser(edge, data, cfg, work, log)
+    summary: dict[str, Any] = {
+        "train_seconds": round(time.perf_counter() - t0, 1),
+        "unet_params": sum(p.numel() for p in edge.unet.parameters()),
+        "vae_params": sum(p.numel() for p in edge.vae.parameters()),
+        "text_encoder_params": sum(p.numel() for p in edge.text_encoder.parameters()),
+        "scaling_factor": edge.scaling_factor, "config": cfg.model_dump(),
+    }
+    if encoder is not None:
+        test = render_world("test", cfg.eval_samples, cfg.arch.image_size, cfg.world_seed,
+                            cfg.styles, cfg.exclude)
+        summary["seen_accuracy"] = sample_accuracy(edge, encoder, test.captions, test.attrs)
+    edge.save_pretrained(out)
+    (out / "pretrain_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
