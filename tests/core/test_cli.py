@@ -35,6 +35,12 @@ def test_config_errors_are_one_line(tmp_path, capsys):
     assert "not a run directory" in capsys.readouterr().err
 
 
+def test_unknown_option_is_a_usage_error_not_a_traceback(capsys):
+    assert main(["data", "preview", "--styles", "flat"]) == 2
+    err = capsys.readouterr().err
+    assert "No such option" in err and "Traceback" not in err
+
+
 def test_parse_grid():
     assert parse_grid("-5:20:5") == [-5, 0, 5, 10, 15, 20]
     assert parse_grid("0,10") == [0, 10]
