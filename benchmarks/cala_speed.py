@@ -11,28 +11,12 @@ gated model and a fixed condition for the merged one. Targets: gated ≤ 1.3× b
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
+from semdistill.metrics.complexity import latency_ms
 from semdistill.models.cala import CALAConfig, build_cala
 from semdistill.models.latent_jscc import LatentJSCC, LatentJSCCConfig
-
-
-def _time(fn, device: torch.device, repeats: int, warmup: int = 5) -> float:
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    with torch.no_grad():
-        for _ in range(warmup):
-            fn()
-        sync()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            sync()
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def bench(device: torch.device, batch: int, repeats: int) -> list[dict[str, object]]:
@@ -46,13 +30,17 @@ def bench(device: torch.device, batch: int, repeats: int) -> list[dict[str, obje
     s = torch.full((batch,), 10.0, device=device)
     r_mixed = torch.randint(0, base.num_rates, (batch,), device=device)
     s_mixed = torch.rand(batch, device=device) * 25 - 5
+
+    def _time(fn) -> float:  # seconds per call, median
+        return latency_ms(fn, warmup=5, repeats=repeats) / 1e3
+
     rows = []
-    t_base = _time(lambda: base(z, r, s), device, repeats)
-    t_gated = _time(lambda: cala(z, r, s), device, repeats)
-    t_gated_mixed = _time(lambda: cala(z, r_mixed, s_mixed), device, repeats)
-    t_base_mixed = _time(lambda: base(z, r_mixed, s_mixed), device, repeats)
+    t_base = _time(lambda: base(z, r, s))
+    t_gated = _time(lambda: cala(z, r, s))
+    t_gated_mixed = _time(lambda: cala(z, r_mixed, s_mixed))
+    t_base_mixed = _time(lambda: base(z, r_mixed, s_mixed))
     cala.merge(base.num_rates - 1, 10.0)
-    t_merged = _time(lambda: cala(z, r, s), device, repeats)
+    t_merged = _time(lambda: cala(z, r, s))
     cala.unmerge()
     for name, t, ref in (("base", t_base, t_base), ("CALA gated", t_gated, t_base),
                          ("CALA merged", t_merged, t_base),

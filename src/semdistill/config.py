@@ -131,10 +131,43 @@ def format_validation_error(err: ValidationError, source: str = "config") -> str
     return "; ".join(lines)
 
 
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``top``, section by section (``top`` wins on leaves)."""
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, Mapping) and isinstance(
+            out.get(k), Mapping) else v
+    return out
+
+
+def fill_section_defaults(model: type[BaseModel], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Complete each partial nested section from *that field's* default, not the section class's.
+
+    A section such as ``train`` may default to ``TrainConfig(steps=3000, lr=2e-3)``; a file or
+    ``--set train.steps=10`` that names only ``steps`` keeps ``lr=2e-3`` instead of silently
+    falling back to ``TrainConfig``'s own ``lr``.
+    """
+    out = dict(data)
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None or not isinstance(value, Mapping):
+            continue
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, BaseModel):
+            out[key] = fill_section_defaults(type(default),
+                                             _deep_merge(default.model_dump(), value))
+        elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            out[key] = fill_section_defaults(field.annotation, value)
+    return out
+
+
 def validate(model: type[M], data: Mapping[str, Any], source: str = "config") -> M:
-    """Validate ``data`` against ``model``, raising :class:`ConfigError` on any problem."""
+    """Validate ``data`` against ``model``, raising :class:`ConfigError` on any problem.
+
+    Partial sections are completed from the field's default (:func:`fill_section_defaults`).
+    """
     try:
-        return model.model_validate(dict(data))
+        return model.model_validate(fill_section_defaults(model, data))
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, source)) from None
 

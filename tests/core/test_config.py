@@ -6,6 +6,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import Field
 
 from semdistill.config import (
     ConfigError,
@@ -54,6 +55,19 @@ def test_bad_values_give_one_line_naming_the_key(data, message):
         validate(Top, data)
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+class Tuned(StrictModel):
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig(steps=3000, lr=2e-3,
+                                                                  warmup_steps=20))
+    model: Section = Section(width=16, snr=SNRRange(low=0.0, high=10.0))
+
+
+def test_a_partial_section_keeps_the_fields_own_defaults():
+    cfg = validate(Tuned, apply_overrides({}, ["train.steps=10", "model.snr.high=5"]))
+    assert (cfg.train.steps, cfg.train.lr, cfg.train.warmup_steps) == (10, 2e-3, 20)
+    assert (cfg.model.width, cfg.model.snr.low, cfg.model.snr.high) == (16, 0.0, 5.0)
+    assert validate(Tuned, {}).train == Tuned().train
 
 
 def test_override_into_a_scalar_is_an_error():

@@ -114,13 +114,12 @@ class WorldEncoderConfig(StrictModel):
     image_size: int = Field(32, ge=8)
     styles: list[str] = Field(default_factory=lambda: ["flat", "outlined", "textured"])
     world_seed: int = Field(123, ge=0, description="a different world sample than the edge's")
-    train_size: int = Field(8192, ge=16)
+    train_size: int = Field(32768, ge=16)
     test_size: int = Field(1024, ge=16)
     width: int = Field(32, ge=4)
     dim: int = Field(128, ge=8)
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(
-        steps=600, batch_size=64, lr=2e-3, weight_decay=1e-4, warmup_steps=20,
-        log_every=50, checkpoint_every=300))
+        steps=3000, batch_size=64, lr=1e-3, log_every=250, checkpoint_every=100))
 
 
 def categorical_heads(attrs: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
