@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The main job on the embedded default (offline, CPU): the task-oriented system, then DeKA-g end
+# to end (MAKD-aligned edge -> CALA codec over fading -> user). Each prints its report.md path.
 demo: $(STAMP)
-	$(BIN)/semdistill channel-demo --out runs/demo-channels
+	$(BIN)/semdistill run configs/ltsc/shapes.yaml --name demo-ltsc
+	$(BIN)/semdistill run configs/dekag/shapes.yaml --name demo-dekag
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from semdistill import __version__
@@ -33,6 +35,22 @@ def test_config_errors_are_one_line(tmp_path, capsys):
     assert "config file not found" in capsys.readouterr().err
     assert main(["report", str(tmp_path)]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("config, override, message", [
+    ("configs/ltsc/shapes.yaml", "snr.low=30", "SNR range reversed"),
+    ("configs/ltsc/shapes.yaml", "store.k=20", "store.k=20 is larger than the 8 classes"),
+    ("configs/dekag/shapes.yaml", "codec.rates=[16,256]", "rates must lie in [1, k_max=128]"),
+    ("configs/dekag/shapes.yaml", "adapters.cala.rank=0", "adapters.cala.rank"),
+    ("configs/ltsc/shapes.yaml", "trian.steps=3", "unknown key 'trian'"),
+])
+def test_out_of_range_values_stop_before_any_work(tmp_path, capsys, config, override, message):
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "runs"
+    assert main(["run", str(root / config), "--set", override, "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and message in err and "\n" not in err
+    assert not out.exists()  # no run directory: nothing started
 
 
 def test_unknown_option_is_a_usage_error_not_a_traceback(capsys):

@@ -131,6 +131,10 @@ class LTSCConfig(ExperimentConfig):
     @model_validator(mode="after")
     def _consistent(self) -> LTSCConfig:
         self.student.feature_channels(self.data.image_size)  # raises on a bad bandwidth ratio
+        n = self.data.num_classes
+        if n is not None and self.store.k > n:
+            raise ValueError(f"store.k={self.store.k} is larger than the {n} classes of "
+                             f"data {self.data.name!r} (task {self.data.task!r})")
         return self
 
 

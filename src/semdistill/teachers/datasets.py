@@ -13,6 +13,9 @@ from pydantic import Field
 from semdistill.config import StrictModel
 from semdistill.teachers.views import IndexedImages, as_indexed
 
+#: class counts of the torchvision datasets (an ImageFolder's depends on its folders)
+REAL_NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "stl10": 10}
+
 
 class DatasetSpec(StrictModel):
     """Which images: the embedded shapes world (default) or a real dataset folder."""
@@ -35,6 +38,15 @@ class DatasetSpec(StrictModel):
         else:
             d["root"] = self.root
         return d
+
+    @property
+    def num_classes(self) -> int | None:
+        """Classes of the task, known before any data is read (None for an ImageFolder tree)."""
+        if self.name == "shapes":
+            from semdistill.data import task_classes
+
+            return len(task_classes(self.task))
+        return REAL_NUM_CLASSES.get(self.name)
 
     def build(self, split: Literal["train", "test"]) -> IndexedImages:
         """The indexed dataset of ``split`` (``train_size`` or ``test_size`` samples)."""
