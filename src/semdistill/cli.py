@@ -73,6 +73,7 @@ def run(
     name: Annotated[str | None, typer.Option(help="Run directory name (default: system-timestamp).")] = None,
 ) -> None:
     """Run an experiment end to end and write its run directory."""
+    from semdistill.engine.processes import is_main_process, on_main_then_share
     from semdistill.experiments.registry import load_config, load_config_file
     from semdistill.experiments.rundir import RunDir
 
@@ -86,14 +87,18 @@ def run(
         exp, cfg = load_config_file(config, overrides or [])
         if output_dir is not None:
             cfg.output_dir = str(output_dir)
-        run_dir = RunDir.create(cfg.output_dir, cfg, name=name or cfg.name)
-        typer.echo(f"run directory: {run_dir.path}")
+        run_dir = RunDir(on_main_then_share(
+            lambda: RunDir.create(cfg.output_dir, cfg, name=name or cfg.name).path))
+        if is_main_process():
+            typer.echo(f"run directory: {run_dir.path}")
     try:
         summary = exp.run(cfg, run_dir)
     except KeyboardInterrupt:
         raise UserError(f"interrupted; continue with: semdistill run --resume {run_dir.path}") from None
     except UserError as err:
         raise UserError(f"{err} (run directory: {run_dir.path}; fix, then --resume)") from None
+    if not is_main_process():
+        return
     for key, value in (summary or {}).items():
         typer.echo(f"  {key}: {value}")
     typer.echo(f"report: {run_dir.report_path}")

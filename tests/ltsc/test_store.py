@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -110,3 +116,21 @@ def test_two_ranks_write_byte_identical_chunks(tiny_teacher, toy, tmp_path):
         name = f"chunk-{c:05d}.safetensors"
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
     assert torch.equal(KnowledgeStore.open(tmp_path / "two").topk_idx, single.topk_idx)
+
+
+@pytest.mark.distributed
+def test_two_process_build_equals_one_process_build(tiny_teacher, toy, tmp_path):
+    """A real 2-process gloo job builds its shards, joins them, and gets the 1-process store."""
+    worker = Path(__file__).with_name("store_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(worker.parent)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           str(worker), str(tmp_path)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["world"] for r in ranks] == [2, 2]
+    single = _build(tiny_teacher, toy, tmp_path / "one", chunk_size=8)
+    assert {r["fingerprint"] for r in ranks} == {single.header.fingerprint()}
+    two = json.loads((tmp_path / "store" / "manifest.json").read_text())
+    assert two["chunks"] == single.manifest["chunks"]  # names, ranges, sizes and sha256
+    assert len(two["chunks"]) == 5

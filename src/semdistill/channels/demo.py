@@ -43,6 +43,8 @@ def channel_demo(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from semdistill.experiments.plots import save_figure
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     snrs = [float(s) for s in snr_db]
@@ -101,8 +103,7 @@ def channel_demo(
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     png = out_dir / "ber.png"
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
+    save_figure(fig, png, dpi=120)
     results = Results("channels", "ber-vs-snr", records=records,
                       meta={"convention": CONVENTION, "seed": seed, "equalizer": "zf"})
     path = results.save(out_dir / "ber.json")

@@ -22,6 +22,7 @@ def preview_grid(out: Path, n: int, size: int, styles: list[str], split: str, se
     import matplotlib.pyplot as plt
 
     from semdistill.data import ShapesWorld
+    from semdistill.experiments.plots import save_figure
 
     world = ShapesWorld(split=split, size=n, image_size=size, seed=seed, styles=styles)
     cols = min(4, n)
@@ -36,10 +37,7 @@ def preview_grid(out: Path, n: int, size: int, styles: list[str], split: str, se
         ax.text(0.5, -0.03, textwrap.fill(item["caption"], 30), transform=ax.transAxes,
                 ha="center", va="top", fontsize=8.5)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def register(app: typer.Typer) -> None:

@@ -124,6 +124,10 @@ def train_prestored(job: DistillJob, store: Knowledge) -> TrainSummary:
         "prestored distillation must not hold a teacher"
     if store.header.views != job.views or store.header.seed != job.aug_seed:
         raise ValueError("job views/aug_seed differ from the store's (build the job from it)")
+    if store.header.temperature != job.loss.temperature:
+        raise ValueError(f"the store holds teacher probabilities at temperature "
+                         f"{store.header.temperature}, the loss uses {job.loss.temperature}; "
+                         "rebuild the store at the loss temperature")
     trainer = _trainer(job, "prestored")
     loss = job.loss
 

@@ -75,8 +75,10 @@ def to_device(obj: Any, device: torch.device) -> Any:
 
 
 def make_accelerator(train: TrainConfig) -> Accelerator:
+    """Without CUDA, ``cpu=True`` is what makes accelerate join a multi-process CPU (gloo) job
+    under ``torchrun``/``accelerate launch``; with ``cpu=False`` each rank would run alone."""
     return Accelerator(
-        cpu=train.cpu,
+        cpu=train.cpu or not torch.cuda.is_available(),
         mixed_precision=train.mixed_precision,
         gradient_accumulation_steps=train.gradient_accumulation_steps,
     )

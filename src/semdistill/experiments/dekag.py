@@ -34,7 +34,7 @@ from semdistill.channels.config import ChannelConfig
 from semdistill.config import SNRRange, StrictModel, TrainConfig
 from semdistill.engine import Trainer, batch_indices
 from semdistill.experiments.makd import EdgeSpec, MetricSpec
-from semdistill.experiments.plots import plot_metric
+from semdistill.experiments.plots import plot_metric, save_figure
 from semdistill.experiments.registry import ExperimentConfig, register_experiment
 from semdistill.experiments.report import MarkdownReport
 from semdistill.experiments.results import Results
@@ -373,9 +373,7 @@ def _save_grid(path: Path, rows: list[torch.Tensor], labels: list[str], title: s
         ax.set_yticks([])
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _heatmap(grid: Results, a: str, b: str, out: Path, metric: str = "psnr") -> Path:
@@ -402,9 +400,7 @@ def _heatmap(grid: Results, a: str, b: str, out: Path, metric: str = "psnr") -> 
                  fontsize=9)
     fig.colorbar(im, ax=ax)
     fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def _mean(records: list[dict[str, Any]], key: str) -> float:

@@ -25,7 +25,7 @@ from semdistill.channels.config import ChannelConfig
 from semdistill.config import SNRRange, StrictModel, TrainConfig
 from semdistill.distill import DistillJob, LossConfig, distill
 from semdistill.engine import load_checkpoint
-from semdistill.experiments.plots import plot_metric
+from semdistill.experiments.plots import plot_metric, save_figure
 from semdistill.experiments.registry import ExperimentConfig, register_experiment
 from semdistill.experiments.report import MarkdownReport
 from semdistill.experiments.results import Results
@@ -252,7 +252,8 @@ def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     store = KnowledgeStore.build(
         teacher, train_ds, store_path(cfg, rd), dataset_id=cfg.data.identity("train"),
         views=cfg.store.views, k=cfg.store.k, seed=aug_seed(cfg), augment=augment_of(cfg),
-        chunk_size=cfg.store.chunk_size, batch_size=cfg.store.batch_size, device=device)
+        chunk_size=cfg.store.chunk_size, temperature=cfg.loss.temperature,
+        batch_size=cfg.store.batch_size, device=device)
     store_seconds = time.perf_counter() - t0
     timings: dict[str, dict[str, Any]] = {}
     for v in variants(cfg):
@@ -501,6 +502,4 @@ def _bar_plot(times: Results, out: Path) -> None:
     ax.barh(names, secs)
     ax.set_xlabel("distillation wall time [s]")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
+    save_figure(fig, out)

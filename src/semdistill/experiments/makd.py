@@ -22,7 +22,7 @@ import torch
 from pydantic import Field
 
 from semdistill.config import StrictModel
-from semdistill.experiments.plots import plot_metric
+from semdistill.experiments.plots import plot_metric, save_figure
 from semdistill.experiments.registry import ExperimentConfig, register_experiment
 from semdistill.experiments.report import MarkdownReport
 from semdistill.experiments.results import Results
@@ -107,9 +107,7 @@ def _grid(path: Path, rows: list[torch.Tensor], labels: list[str]) -> Path:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def run_subject(cfg: MAKDExperimentConfig, run_dir: RunDir, subject: dict[str, str],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from semdistill.experiments.results import Results  # noqa: E402
+from semdistill.utils.io import atomic_write_bytes  # noqa: E402
 
 AXIS_LABELS = {
     "snr_db": "SNR [dB]",
@@ -25,6 +27,18 @@ AXIS_LABELS = {
     "consistency": "consistency (cosine)",
     "bytes": "bytes",
 }
+
+
+def save_figure(fig: Any, out: str | Path, **savefig_kw: Any) -> Path:
+    """Render ``fig`` (format from the suffix), close it, and write the file atomically.
+
+    Ranks of a multi-process run may write the same figure; the rename keeps each file whole.
+    """
+    out = Path(out)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=out.suffix.lstrip(".") or "png", **savefig_kw)
+    plt.close(fig)
+    return atomic_write_bytes(out, buf.getvalue())
 
 
 def label(key: str) -> str:
@@ -65,8 +79,4 @@ def plot_metric(
     if drawn:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

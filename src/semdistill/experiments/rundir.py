@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel
 
 from semdistill.config import ConfigError, to_yaml
+from semdistill.engine.processes import is_main_process
 from semdistill.utils.io import atomic_write_json, atomic_write_text
 
 
@@ -81,7 +82,12 @@ class RunDir:
 
     # ---- logging ------------------------------------------------------------------------
     def log_metrics(self, step: int, tag: str, **metrics: float) -> None:
-        """Append one line to ``metrics.jsonl``: {"step", "tag", "time", **metrics}."""
+        """Append one line to ``metrics.jsonl``: {"step", "tag", "time", **metrics}.
+
+        Under a multi-process launch only the main rank appends (the others hold the same rows).
+        """
+        if not is_main_process():
+            return
         row = {"step": step, "tag": tag, "time": round(time.time(), 3)}
         row.update({k: float(v) for k, v in metrics.items()})
         with open(self.path / "metrics.jsonl", "a") as fh:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from accelerate import PartialState
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
@@ -214,17 +215,26 @@ class KnowledgeStore:
               device: str | torch.device = "cpu") -> KnowledgeStore:
         """Run the teacher once over every (sample, view), write the store and open it.
 
-        A store already at ``path`` with the same header is reused (verified, not rebuilt).
+        Sharded by rank: under ``accelerate launch`` / ``torchrun`` each process computes the
+        chunks ``c % world_size == rank``, all wait, the main process checksums them into the
+        manifest, and every process opens the joined store. The result is byte-identical to a
+        one-process build (each chunk depends only on its sample range and the header). A store
+        already at ``path`` with the same header is reused (verified, not rebuilt).
         """
         augment = augment or SeededAugment()
         header = cls.make_header(teacher, dataset, dataset_id=dataset_id, views=views, k=k,
                                  seed=seed, augment=augment, chunk_size=chunk_size,
                                  temperature=temperature)
         path = Path(path)
-        if (path / MANIFEST).is_file():
-            return cls.open(path, expect=header)
-        cls.build_chunks(teacher, dataset, path, header, batch_size=batch_size, device=device)
-        cls.finalize(path, header)
+        state = PartialState(cpu=torch.device(device).type == "cpu")  # cpu: joins a gloo job
+        if not (path / MANIFEST).is_file():
+            cls.build_chunks(teacher, dataset, path, header, rank=state.process_index,
+                             world_size=state.num_processes, batch_size=batch_size,
+                             device=device)
+            state.wait_for_everyone()
+            if state.is_main_process:
+                cls.finalize(path, header)
+            state.wait_for_everyone()
         return cls.open(path, expect=header)
 
     # ---- reading ----------------------------------------------------------------------------

@@ -1,0 +1,43 @@
+"""Multi-process launch helpers for the experiment runner (``torchrun`` / ``accelerate launch``).
+
+Every rank runs the whole experiment: training is synchronized by the :class:`Trainer`, and the
+stages around it (store build, evaluation, report) are deterministic, so ranks compute the same
+files. Files are written atomically with unique temporary names, so identical writes from
+several ranks cannot corrupt each other; append-only logs are written by the main rank only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TypeVar
+
+import torch
+
+T = TypeVar("T")
+
+
+def world_size() -> int:
+    """Number of launched processes (1 without a launcher)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def on_main_then_share(fn: Callable[[], T]) -> T:
+    """Run ``fn`` on rank 0 only and give its (picklable) result to every rank.
+
+    Without a launcher this is just ``fn()``. Used for choices that must agree across ranks but
+    are not deterministic, such as a timestamped run-directory name.
+    """
+    if world_size() == 1:
+        return fn()
+    from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list
+
+    state = PartialState(cpu=not torch.cuda.is_available())  # cpu: gloo joins the ranks
+    box = [fn() if state.is_main_process else None]
+    broadcast_object_list(box, from_process=0)
+    return box[0]
