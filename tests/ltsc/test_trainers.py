@@ -44,6 +44,9 @@ def test_prestored_and_online_batches_are_the_same_images(store, toy, tmp_path):
     assert torch.equal(training_snr(3, 8, SNRRange(), 0), training_snr(3, 8, SNRRange(), 0))
     snr = training_snr(3, 1000, SNRRange(low=-5, high=20), 0)
     assert snr.min() >= -5 and snr.max() <= 20 and snr.std() > 5
+    # under N processes the ranks split one global draw, as they split the batch indices
+    ranks = [training_snr(3, 1000, SNRRange(low=-5, high=20), 0, r, 2) for r in (0, 1)]
+    assert torch.equal(torch.stack(ranks, 1).reshape(-1), snr)
 
 
 def test_prestored_never_loads_the_teacher(store, toy, tmp_path, monkeypatch):

@@ -73,10 +73,16 @@ def batch_views(step: int, num_samples: int, batch_size: int, views: int, rank: 
     return ((pos // num_samples) % views)[rank::world_size]
 
 
-def training_snr(step: int, batch: int, snr: SNRRange, seed: int) -> torch.Tensor:
-    """Per-sample training SNRs ``(B,)`` dB, uniform in [low, high], fixed by (seed, step)."""
+def training_snr(step: int, batch_size: int, snr: SNRRange, seed: int, rank: int = 0,
+                 world_size: int = 1) -> torch.Tensor:
+    """Per-sample training SNRs in dB, uniform in [low, high], fixed by (seed, step).
+
+    Drawn for the whole global batch ``(batch_size,)``; rank r keeps every N-th value, like
+    :func:`batch_indices`, so the draws do not depend on the number of processes.
+    """
     g = torch.Generator().manual_seed(seed * 7_919 + step)
-    return snr.low + (snr.high - snr.low) * torch.rand(batch, generator=g)
+    snrs = snr.low + (snr.high - snr.low) * torch.rand(batch_size, generator=g)
+    return snrs[rank::world_size]
 
 
 def _indices(job: DistillJob, trainer: Trainer, step: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,6 +90,11 @@ def _indices(job: DistillJob, trainer: Trainer, step: int) -> tuple[torch.Tensor
     ids = batch_indices(step, n, bs, job.seed, rank=trainer.rank, world_size=trainer.world_size)
     views = batch_views(step, n, bs, job.views, trainer.rank, trainer.world_size)
     return ids, views
+
+
+def _snr(job: DistillJob, trainer: Trainer, step: int) -> torch.Tensor:
+    return training_snr(step, job.train.batch_size, job.snr, job.seed, trainer.rank,
+                        trainer.world_size)
 
 
 def _render(job: DistillJob, ids: torch.Tensor, views: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -135,7 +146,7 @@ def train_prestored(job: DistillJob, store: Knowledge) -> TrainSummary:
         ids, views = _indices(job, trainer, step)
         b = store.read(job.dataset, ids, views)
         return {"image": b["image"], "label": b["label"], "soft": b["soft"],
-                "snr": training_snr(step, len(ids), job.snr, job.seed)}
+                "snr": _snr(job, trainer, step)}
 
     def step_fn(modules, batch):
         return _student_terms(modules, job.link, batch, batch["soft"], loss)
@@ -154,7 +165,7 @@ def train_online(job: DistillJob, teacher: Knowledge) -> TrainSummary:
 
     def batch_fn(step: int) -> dict[str, torch.Tensor]:
         ids, views = _indices(job, trainer, step)
-        return _render(job, ids, views) | {"snr": training_snr(step, len(ids), job.snr, job.seed)}
+        return _render(job, ids, views) | {"snr": _snr(job, trainer, step)}
 
     def step_fn(modules, batch):
         with torch.no_grad():
@@ -172,7 +183,7 @@ def train_scratch(job: DistillJob, _: Knowledge = None) -> TrainSummary:
 
     def batch_fn(step: int) -> dict[str, torch.Tensor]:
         ids, views = _indices(job, trainer, step)
-        return _render(job, ids, views) | {"snr": training_snr(step, len(ids), job.snr, job.seed)}
+        return _render(job, ids, views) | {"snr": _snr(job, trainer, step)}
 
     def step_fn(modules, batch):
         return _student_terms(modules, job.link, batch, None, loss)
