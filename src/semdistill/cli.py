@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 
 from semdistill import __version__
+from semdistill.config import SNR_MAX_DB, SNR_MIN_DB
 from semdistill.errors import UserError
 from semdistill.utils import grid
 
@@ -118,7 +119,12 @@ def evaluate(
     exp, cfg = load_config(rd.config_data(), source=str(run_dir / "config.yaml"))
     if exp.evaluate is None:
         raise UserError(f"system {exp.name!r} has no eval command")
-    path = exp.evaluate(cfg, rd, snr_db=parse_grid(snr), channel=channel)
+    snrs = parse_grid(snr)
+    bad = [v for v in snrs if not SNR_MIN_DB <= v <= SNR_MAX_DB]
+    if bad:
+        raise UserError(f"--snr: {bad[0]:g} dB is outside the supported range "
+                        f"[{SNR_MIN_DB:g}, {SNR_MAX_DB:g}] dB")
+    path = exp.evaluate(cfg, rd, snr_db=snrs, channel=channel)
     typer.echo(f"results: {path}")
 
 

@@ -11,7 +11,7 @@ import copy
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -50,11 +50,16 @@ class TrainConfig(StrictModel):
     cpu: bool = Field(False, description="force CPU even when an accelerator is present")
 
 
+SNR_MIN_DB, SNR_MAX_DB = -50.0, 60.0
+SNRdB = Annotated[float, Field(ge=SNR_MIN_DB, le=SNR_MAX_DB)]
+"""An SNR in dB within what the simulation supports (float32 noise stays meaningful)."""
+
+
 class SNRRange(StrictModel):
     """A closed SNR interval in dB, drawn uniformly per sample during training."""
 
-    low: float = Field(-5.0, ge=-50, le=60)
-    high: float = Field(20.0, ge=-50, le=60)
+    low: SNRdB = -5.0
+    high: SNRdB = 20.0
 
     @model_validator(mode="after")
     def _ordered(self) -> SNRRange:

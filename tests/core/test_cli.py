@@ -43,6 +43,8 @@ def test_config_errors_are_one_line(tmp_path, capsys):
     ("configs/dekag/shapes.yaml", "codec.rates=[16,256]", "rates must lie in [1, k_max=128]"),
     ("configs/dekag/shapes.yaml", "adapters.cala.rank=0", "adapters.cala.rank"),
     ("configs/ltsc/shapes.yaml", "trian.steps=3", "unknown key 'trian'"),
+    ("configs/ltsc/shapes.yaml", "eval.snr_db=[0,100]", "eval.snr_db.1"),
+    ("configs/dekag/makd-shapes.yaml", "budgets=[0]", "budgets.0"),
 ])
 def test_out_of_range_values_stop_before_any_work(tmp_path, capsys, config, override, message):
     root = Path(__file__).resolve().parents[2]
@@ -51,6 +53,15 @@ def test_out_of_range_values_stop_before_any_work(tmp_path, capsys, config, over
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and message in err and "\n" not in err
     assert not out.exists()  # no run directory: nothing started
+
+
+def test_eval_refuses_an_snr_outside_the_supported_range(tmp_path, capsys):
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "config.yaml").write_text((root / "configs/ltsc/tiny.yaml").read_text())
+    assert main(["eval", str(tmp_path), "--snr", "0,100"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "100 dB is outside the supported range" in err and "\n" not in err
+    assert not (tmp_path / "results").exists()
 
 
 def test_unknown_option_is_a_usage_error_not_a_traceback(capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +20,7 @@ from semdistill.config import (
     read_yaml,
     validate,
 )
+from semdistill.experiments.registry import load_config_file
 
 
 class Section(StrictModel):
@@ -109,3 +112,41 @@ def test_random_yaml_either_validates_or_raises_config_error(tmp_path_factory, t
         assert "\n" not in str(err) and str(err).startswith("config")
     else:
         assert cfg.train.steps >= 1 and cfg.model.snr.low <= cfg.model.snr.high
+
+
+REAL_CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*/*.yaml"))
+
+
+def _key_paths(tree: dict, prefix: tuple = ()) -> list[tuple]:
+    out = []
+    for k, v in tree.items():
+        out.append((*prefix, k))
+        if isinstance(v, dict):
+            out += _key_paths(v, (*prefix, k))
+    return out
+
+
+edits = st.one_of(leaves, st.lists(leaves, max_size=4), st.dictionaries(keys, leaves, max_size=2))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_shipped_config_under_random_edits_validates_or_fails_in_one_line(tmp_path_factory,
+                                                                                data):
+    """The real loader on the shipped configs with random values at random keys (or new keys):
+    it returns a config or raises one ConfigError line, never another exception."""
+    source = data.draw(st.sampled_from(REAL_CONFIGS), label="config")
+    tree = read_yaml(source)
+    for _ in range(data.draw(st.integers(1, 3), label="edits")):
+        path = data.draw(st.sampled_from(_key_paths(tree)), label="key")
+        node = tree
+        for k in path[:-1]:
+            node = node[k]
+        key = data.draw(st.sampled_from([path[-1], "bogus"]), label="replace or add")
+        node[key] = data.draw(edits, label="value")
+    file = tmp_path_factory.mktemp("cfg") / "c.yaml"
+    file.write_text(yaml.safe_dump(tree))
+    try:
+        load_config_file(file)
+    except ConfigError as err:
+        assert "\n" not in str(err) and str(err), err

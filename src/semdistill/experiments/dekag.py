@@ -31,7 +31,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from semdistill.channels.config import ChannelConfig
-from semdistill.config import SNRRange, StrictModel, TrainConfig
+from semdistill.config import SNRdB, SNRRange, StrictModel, TrainConfig
 from semdistill.engine import Trainer, batch_indices
 from semdistill.experiments.makd import EdgeSpec, MetricSpec
 from semdistill.experiments.plots import plot_metric, save_figure
@@ -96,9 +96,9 @@ class AdapterSpec(StrictModel):
 class EvalSpec(StrictModel):
     """The condition grid and the references."""
 
-    snr_db: list[float] = Field(default_factory=lambda: [-5.0, 0.0, 5.0, 10.0, 15.0, 20.0])
-    nominal_snr_db: float = 10.0
-    low_snr_db: float = Field(0.0, description="'low SNR' = conditions at or below this")
+    snr_db: list[SNRdB] = Field(default_factory=lambda: [-5.0, 0.0, 5.0, 10.0, 15.0, 20.0])
+    nominal_snr_db: SNRdB = 10.0
+    low_snr_db: SNRdB = Field(0.0, description="'low SNR' = conditions at or below this")
     batch_size: int = Field(256, ge=1)
     grid_images: int = Field(8, ge=1)
     min_gain_db: float = 6.5

@@ -22,7 +22,7 @@ import torch
 from pydantic import Field, model_validator
 
 from semdistill.channels.config import ChannelConfig
-from semdistill.config import SNRRange, StrictModel, TrainConfig
+from semdistill.config import SNRdB, SNRRange, StrictModel, TrainConfig
 from semdistill.distill import DistillJob, LossConfig, distill
 from semdistill.engine import load_checkpoint
 from semdistill.experiments.plots import plot_metric, save_figure
@@ -95,14 +95,14 @@ class RunsSection(StrictModel):
 
 
 class EvalSection(StrictModel):
-    snr_db: list[float] = Field(default_factory=lambda: [-5.0, 0.0, 5.0, 10.0, 15.0, 20.0])
+    snr_db: list[SNRdB] = Field(default_factory=lambda: [-5.0, 0.0, 5.0, 10.0, 15.0, 20.0])
     channels: list[Literal["awgn", "rayleigh"]] = Field(default_factory=lambda: ["awgn",
                                                                                   "rayleigh"])
     batch_size: int = Field(500, ge=1)
     repeats: int = Field(2, ge=1, description="channel realizations per test image")
     latency_repeats: int = Field(20, ge=1)
-    check_snr_db: float = Field(10.0, description="SNR of the accuracy checks (AWGN)")
-    low_snr_db: float = Field(0.0, description="SNR of the adaptive-vs-non-adaptive check")
+    check_snr_db: SNRdB = Field(10.0, description="SNR of the accuracy checks (AWGN)")
+    low_snr_db: SNRdB = Field(0.0, description="SNR of the adaptive-vs-non-adaptive check")
 
 
 def _default_train() -> TrainConfig:

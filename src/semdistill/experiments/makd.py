@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import torch
 from pydantic import Field
@@ -72,8 +72,9 @@ class MAKDExperimentConfig(ExperimentConfig):
     teacher_images: int = Field(32, ge=1, description="cloud images per subject")
     eval_prompts: int = Field(16, ge=1, description="evaluation prompts per subject")
     methods: list[str] = Field(default_factory=lambda: ["none", "metaword", "lora", "makd"])
-    budgets: list[int] = Field(default_factory=lambda: [50, 100, 200, 400],
-                               description="distillation step budgets (equal for all methods)")
+    budgets: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [50, 100, 200, 400], min_length=1,
+        description="distillation step budgets (equal for all methods)")
     makd: MAKDConfig = Field(default_factory=MAKDConfig)
     metrics: MetricSpec = Field(default_factory=MetricSpec)
     grid_images: int = Field(8, ge=1)
