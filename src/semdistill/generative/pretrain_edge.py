@@ -22,7 +22,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from semdistill.config import StrictModel, TrainConfig
+from semdistill.config import ConfigError, StrictModel, TrainConfig
 from semdistill.engine import Trainer, batch_indices
 from semdistill.generative.edge import EdgeArch, EdgeLDM
 from semdistill.generative.world import WorldSample, caption_words, render_world
@@ -67,6 +67,9 @@ class EdgePretrainConfig(StrictModel):
     guidance: float = Field(3.0, ge=0)
     eval_samples: int = Field(256, ge=8)
     seed: int = Field(0, ge=0)
+    init_from: str | None = Field(
+        None, description="continue from this edge model (diffusers folder, same world): its "
+                          "VAE is kept, its UNet and text encoder train unet.steps more")
 
 
 def _unwrap(m: nn.Module) -> nn.Module:
@@ -77,8 +80,11 @@ def train_vae(edge: EdgeLDM, data: WorldSample, cfg: EdgePretrainConfig, work: P
               log: Callable[..., None] | None = None) -> None:
     """Stage 1: VAE reconstruction (MSE in [-1, 1]) + ``kl_weight`` × KL; sets scaling_factor."""
     vae = edge.vae.train()
+    # everything but the denoiser's settings: a new UNet budget reuses the trained VAE
     trainer = Trainer({"vae": vae}, cfg.vae, work / "vae", seed=cfg.seed, tag="vae",
-                      fingerprint=cfg.model_dump_json(), log=log)
+                      fingerprint=cfg.model_dump_json(exclude={"unet", "cond_dropout",
+                                                               "sample_steps", "guidance",
+                                                               "eval_samples"}), log=log)
 
     def batch_fn(step: int) -> torch.Tensor:
         idx = batch_indices(step, len(data), cfg.vae.batch_size, cfg.seed, trainer.rank,
@@ -159,9 +165,16 @@ def pretrain_edge(cfg: EdgePretrainConfig, out: str | Path, work: str | Path,
     data = render_world("train", cfg.train_size, cfg.arch.image_size, cfg.world_seed,
                         cfg.styles, cfg.exclude)
     words = sorted(set(caption_words(data.captions)) | set(EXTRA_WORDS))
-    edge = EdgeLDM.build(cfg.arch, words, device=device, sampler=cfg.sampler,
-                         steps=cfg.sample_steps, guidance=cfg.guidance)
-    train_vae(edge, data, cfg, work, log)
+    if cfg.init_from is None:
+        edge = EdgeLDM.build(cfg.arch, words, device=device, sampler=cfg.sampler,
+                             steps=cfg.sample_steps, guidance=cfg.guidance)
+        train_vae(edge, data, cfg, work, log)
+    else:
+        edge = EdgeLDM.from_pretrained(cfg.init_from, device=device)
+        missing = [w for w in words if len(edge.tokenizer.tokenize(w)) != 1]
+        if missing:
+            raise ConfigError(f"init_from: {cfg.init_from} was trained on another world (its "
+                              f"vocabulary splits {missing[:3]})")
     train_denoiser(edge, data, cfg, work, log)
     summary: dict[str, Any] = {
         "train_seconds": round(time.perf_counter() - t0, 1),

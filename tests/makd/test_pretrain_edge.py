@@ -1,0 +1,43 @@
+"""`pretrain_edge` end to end on a tiny world, and continuing a trained model (`init_from`)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import TINY
+
+from semdistill.config import ConfigError, TrainConfig
+from semdistill.generative.edge import EdgeLDM
+from semdistill.generative.pretrain_edge import EdgePretrainConfig, pretrain_edge
+
+
+def _cfg(**kw) -> EdgePretrainConfig:
+    step = TrainConfig(steps=2, batch_size=8, log_every=1, checkpoint_every=100)
+    return EdgePretrainConfig(arch=TINY, train_size=32, vae=step, unet=step, sample_steps=2,
+                              eval_samples=8, **kw)
+
+
+def _state(m: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in m.state_dict().items()}
+
+
+def test_pretrain_then_continue_keeps_the_vae_and_trains_the_denoiser(tmp_path):
+    summary = pretrain_edge(_cfg(), tmp_path / "m1", tmp_path / "w1")
+    first = EdgeLDM.from_pretrained(tmp_path / "m1")
+    assert summary["unet_params"] == sum(p.numel() for p in first.unet.parameters())
+    assert first.scaling_factor == pytest.approx(summary["scaling_factor"])
+    assert first.generate(["a small red circle on a white background"], [0]).shape == (1, 3, 16, 16)
+
+    pretrain_edge(_cfg(init_from=str(tmp_path / "m1")), tmp_path / "m2", tmp_path / "w2")
+    second = EdgeLDM.from_pretrained(tmp_path / "m2")
+    vae1, vae2 = _state(first.vae), _state(second.vae)
+    assert all(torch.equal(vae1[k], vae2[k]) for k in vae1)
+    assert second.scaling_factor == first.scaling_factor
+    unet1, unet2 = _state(first.unet), _state(second.unet)
+    assert any(not torch.equal(unet1[k], unet2[k]) for k in unet1)
+    assert not (tmp_path / "w2" / "vae").exists()
+
+
+def test_continuing_a_model_of_another_world_is_refused(tmp_path, saved_edge):
+    with pytest.raises(ConfigError, match="another world"):
+        pretrain_edge(_cfg(init_from=str(saved_edge)), tmp_path / "m", tmp_path / "w")
