@@ -46,6 +46,15 @@ def test_bandwidth_ratio_sets_channels_and_symbols():
         StudentConfig(bandwidth_ratio=0.013).feature_channels(32)
 
 
+def test_deeper_stages_keep_the_symbol_count():
+    shallow, deep = (TaskStudent(StudentConfig(blocks=b), num_classes=5, image_size=32)
+                     for b in (1, 2))
+    assert deep.num_symbols == shallow.num_symbols == 64
+    convs = [m for m in deep.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.stride[0] for c in convs] == [2, 1, 2, 1, 2, 1, 1]  # + the 1x1 projection
+    assert deep.encoder(torch.rand(2, 3, 32, 32)).shape == (2, deep.channels, 4, 4)
+
+
 def test_student_respects_the_power_constraint_and_runs_over_rayleigh():
     torch.manual_seed(0)
     for power in ("equal", "max"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TINY
 
+from conftest import TINY
 from semdistill.config import ConfigError, TrainConfig
 from semdistill.generative.edge import EdgeLDM
 from semdistill.generative.pretrain_edge import EdgePretrainConfig, pretrain_edge

@@ -30,6 +30,7 @@ class StudentConfig(StrictModel):
 
     widths: list[int] = Field(default_factory=lambda: [32, 48, 64],
                               description="encoder conv widths, one stride-2 stage each")
+    blocks: int = Field(1, ge=1, description="3×3 convs per encoder stage (the first strides)")
     bandwidth_ratio: float = Field(1 / 48, gt=0, le=1, description="k / (3·H·W)")
     adaptive: bool = True
     adaptive_hidden: int = Field(32, ge=1)
@@ -65,13 +66,15 @@ def _conv(cin: int, cout: int, stride: int) -> nn.Sequential:
 
 
 class Encoder(nn.Module):
-    """R_α: stride-2 conv stages, then a 1×1 projection to C channels. (B,3,H,W) → (B,C,h,w)."""
+    """R_α: stride-2 conv stages of ``blocks`` 3×3 convs each, then a 1×1 projection to C
+    channels. (B,3,H,W) → (B,C,h,w)."""
 
-    def __init__(self, widths: list[int], channels: int) -> None:
+    def __init__(self, widths: list[int], channels: int, blocks: int = 1) -> None:
         super().__init__()
         layers, cin = [], 3
         for w in widths:
             layers.append(_conv(cin, w, 2))
+            layers += [_conv(w, w, 1) for _ in range(blocks - 1)]
             cin = w
         layers.append(nn.Conv2d(cin, channels, 1))
         self.net = nn.Sequential(*layers)
@@ -129,7 +132,7 @@ class TaskStudent(nn.Module):
         self.side = image_size // (2 ** len(cfg.widths))
         self.num_symbols = c * self.side * self.side // 2
         self.source_reals = 3 * image_size * image_size
-        self.encoder = Encoder(cfg.widths, c)
+        self.encoder = Encoder(cfg.widths, c, cfg.blocks)
         self.adaptive = ChannelAdaptiveModule(c, cfg.adaptive_hidden, enabled=cfg.adaptive,
                                               drop_threshold=cfg.drop_threshold)
         self.decoder = Decoder(c, cfg.decoder_width, num_classes, cfg.snr_aware_decoder)
