@@ -69,6 +69,21 @@ def test_world_encoder_save_load_and_embedder(tmp_path):
     assert set(scorer.score(x, x)) == {"world-encoder", "consistency"}
 
 
+def test_centered_embedding_subtracts_the_fitted_world_mean(tmp_path):
+    torch.manual_seed(0)
+    enc = WorldEncoder({"shape": ["a", "b"]}, width=4, dim=8).eval()
+    world = torch.rand(64, 3, 16, 16)
+    x = torch.rand(3, 3, 16, 16)
+    torch.testing.assert_close(enc.consistency_embedding(x), enc.embed(x))  # not fitted: raw
+    mean = enc.fit_feature_mean(world, batch_size=20)
+    torch.testing.assert_close(mean, enc.embed(world).mean(0))
+    assert enc.consistency_embedding(world).mean(0).abs().max() < 1e-4
+    enc.save(tmp_path / "we")
+    torch.testing.assert_close(WorldEncoder.load(tmp_path / "we").feature_mean, mean)
+    scorer = ConsistencyScorer.build(["world-encoder"], {"world-encoder": str(tmp_path / "we")})
+    torch.testing.assert_close(scorer.embed(x)["world-encoder"], enc.consistency_embedding(x))
+
+
 def test_attribute_accuracy_counts_matches_per_attribute():
     pred = {"shape": ["circle", "square"], "color": ["red", "red"]}
     attrs = [{"shape": "circle", "color": "red"}, {"shape": "circle", "color": "red"}]

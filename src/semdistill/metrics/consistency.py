@@ -87,11 +87,11 @@ def clip_embedder(model: str | Path = DEFAULT_MODELS["clip"], device: str = "cpu
 @EMBEDDERS.register("world-encoder")
 def world_encoder_embedder(model: str | Path | None = None, device: str = "cpu",
                            batch_size: int = 256) -> Embedder:
-    """Pooled feature of the library's world encoder (the shipped one by default)."""
+    """Centered pooled feature of the library's world encoder (the shipped one by default)."""
     from semdistill.metrics.world_encoder import load_world_encoder
 
     net = load_world_encoder(model, device=device)
-    return _batched(lambda x: net.embed(x.to(device).float()), batch_size)
+    return _batched(lambda x: net.consistency_embedding(x.to(device).float()), batch_size)
 
 
 class ConsistencyScorer:

@@ -52,10 +52,31 @@ class WorldEncoder(nn.Module):
                                    block(2 * w, 4 * w), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                                    nn.Linear(4 * w, dim), nn.ReLU(inplace=True))
         self.heads = nn.ModuleDict({k: nn.Linear(dim, len(v)) for k, v in self.head_classes.items()})
+        # mean pooled feature over the training world, set by `fit_feature_mean`
+        self.register_buffer("feature_mean", torch.zeros(dim))
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) in [0, 1] → (B, dim) pooled features (the consistency embedding)."""
+        """(B, 3, H, W) in [0, 1] → (B, dim) pooled features (what the heads read)."""
         return self.trunk(images * 2 - 1)
+
+    def consistency_embedding(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) → (B, dim) pooled features centered on the world's mean feature.
+
+        The pooled features come out of a ReLU, so they all lie in one orthant and any two
+        images have a cosine near 0.8. Centering makes unrelated images score near 0, as
+        DINO's and CLIP's embeddings do, so consistency gains are on a comparable scale.
+        """
+        return self.embed(images) - self.feature_mean
+
+    @torch.no_grad()
+    def fit_feature_mean(self, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+        """Set ``feature_mean`` to the mean pooled feature of ``images`` (B, 3, H, W) in [0, 1]."""
+        self.eval()
+        dev = self.feature_mean.device
+        feats = torch.cat([self.embed(images[i : i + batch_size].to(dev, torch.float32))
+                           for i in range(0, len(images), batch_size)])
+        self.feature_mean.copy_(feats.mean(0))
+        return self.feature_mean
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """(B, 3, H, W) → {attribute: (B, n_classes) logits}."""
@@ -181,6 +202,6 @@ def train_world_encoder(cfg: WorldEncoderConfig, work_dir: str | Path,
         return {"loss": sum(terms.values()), **terms}
 
     trainer.fit(batch_fn, step_fn)
-    model.eval()
+    model.fit_feature_mean(train.images.float() / 255)
     acc = attribute_accuracy(model.predict(test.images.float() / 255), test.attrs)
     return model, acc
