@@ -30,7 +30,7 @@ class StudentConfig(StrictModel):
 
     widths: list[int] = Field(default_factory=lambda: [32, 48, 64],
                               description="encoder conv widths, one stride-2 stage each")
-    blocks: int = Field(1, ge=1, description="3×3 convs per encoder stage (the first strides)")
+    blocks: int = Field(2, ge=1, description="3×3 convs per encoder stage (the first strides)")
     bandwidth_ratio: float = Field(1 / 48, gt=0, le=1, description="k / (3·H·W)")
     adaptive: bool = True
     adaptive_hidden: int = Field(32, ge=1)
@@ -69,7 +69,7 @@ class Encoder(nn.Module):
     """R_α: stride-2 conv stages of ``blocks`` 3×3 convs each, then a 1×1 projection to C
     channels. (B,3,H,W) → (B,C,h,w)."""
 
-    def __init__(self, widths: list[int], channels: int, blocks: int = 1) -> None:
+    def __init__(self, widths: list[int], channels: int, blocks: int = 2) -> None:
         super().__init__()
         layers, cin = [], 3
         for w in widths:
