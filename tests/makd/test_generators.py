@@ -61,3 +61,13 @@ def test_hub_id_offline_is_a_clear_user_error(monkeypatch):
 def test_missing_local_folder_is_a_clear_user_error(tmp_path):
     with pytest.raises(ModelNotAvailable, match="model_index.json"):
         EdgeLDM.from_pretrained(tmp_path)
+
+
+def test_shipped_edge_loads_and_a_missing_one_says_how_to_rebuild(monkeypatch, tmp_path):
+    import semdistill.generative.edge as edge_mod
+
+    edge = edge_mod.load_default_edge()
+    assert edge.latent_shape == (4, 8, 8) and edge.image_size == 32
+    monkeypatch.setattr(edge_mod, "default_edge_path", lambda: tmp_path / "nothing")
+    with pytest.raises(ModelNotAvailable, match="pretrain-edge"):
+        edge_mod.load_default_edge()
