@@ -53,8 +53,8 @@ class MAKDConfig(StrictModel):
     targets: list[str] = Field(default_factory=lambda: list(LORA_TARGETS))
     metaword_fraction: float = Field(0.25, gt=0, lt=1,
                                      description="share of the step budget spent on stage A")
-    metaword_lr: float = Field(5e-2, gt=0)
-    lora_lr: float = Field(2e-3, gt=0)
+    metaword_lr: float = Field(1e-2, gt=0)
+    lora_lr: float = Field(5e-4, gt=0)
     batch_size: int = Field(16, ge=1)
     warmup_steps: int = Field(5, ge=0)
 
