@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import torch
@@ -51,7 +52,7 @@ def complex_normal(
     return torch.view_as_complex(n)
 
 
-class Channel(nn.Module):
+class Channel(nn.Module, ABC):
     """Base class of all channels.
 
     Subclasses implement :meth:`sample_gains`; ``forward`` adds complex AWGN with
@@ -60,6 +61,7 @@ class Channel(nn.Module):
     ``snr_db = inf`` gives a noise-free channel.
     """
 
+    @abstractmethod
     def sample_gains(
         self,
         batch: int,
@@ -70,7 +72,7 @@ class Channel(nn.Module):
         generator: torch.Generator | None = None,
     ) -> torch.Tensor | None:
         """Per-symbol gains ``(B, K)`` complex with E|h|^2 = 1, or None for a unit gain."""
-        raise NotImplementedError
+        ...
 
     def forward(
         self,

@@ -8,6 +8,7 @@ Cholesky factor and ``g ~ CN(0, I)``, so ``E[h h^H] = C`` and ``E|h_j|^2 = C[j, 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 
 import torch
 
@@ -15,15 +16,16 @@ import torch
 CHOLESKY_JITTER = 1e-9
 
 
-class BlockCorrelation:
+class BlockCorrelation(ABC):
     """Base class: subclasses implement :meth:`matrix`; :meth:`cholesky` caches the factor."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[int, str, torch.dtype], torch.Tensor] = {}
 
+    @abstractmethod
     def matrix(self, num_blocks: int) -> torch.Tensor:
         """Covariance ``C`` ``(J, J)`` complex128 on the CPU (Hermitian PSD)."""
-        raise NotImplementedError
+        ...
 
     def cholesky(
         self,

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from semdistill.config import TrainConfig
 from semdistill.engine.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from semdistill.engine.processes import use_cpu
 from semdistill.errors import UserError
 from semdistill.utils.io import fingerprint as _fingerprint
 
@@ -75,10 +76,8 @@ def to_device(obj: Any, device: torch.device) -> Any:
 
 
 def make_accelerator(train: TrainConfig) -> Accelerator:
-    """Without CUDA, ``cpu=True`` is what makes accelerate join a multi-process CPU (gloo) job
-    under ``torchrun``/``accelerate launch``; with ``cpu=False`` each rank would run alone."""
     return Accelerator(
-        cpu=train.cpu or not torch.cuda.is_available(),
+        cpu=use_cpu(train.cpu),
         mixed_precision=train.mixed_precision,
         gradient_accumulation_steps=train.gradient_accumulation_steps,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 
@@ -26,18 +26,39 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def use_cpu(force: bool = False) -> bool:
+    """Whether accelerate should be told ``cpu=True``: when asked, or when there is no CUDA.
+
+    Without CUDA this is what makes accelerate join a multi-process CPU (gloo) job under
+    ``torchrun`` / ``accelerate launch``; with ``cpu=False`` each rank would run alone.
+    """
+    return force or not torch.cuda.is_available()
+
+
+def launched_state(cpu: bool = False) -> Any:
+    """accelerate's ``PartialState`` under a multi-process launch, else ``None``.
+
+    A single process never creates the (process-wide, first-wins) state here, so a later
+    ``Accelerator`` still picks its own device.
+    """
+    if world_size() == 1:
+        return None
+    from accelerate import PartialState
+
+    return PartialState(cpu=use_cpu(cpu))
+
+
 def on_main_then_share(fn: Callable[[], T]) -> T:
     """Run ``fn`` on rank 0 only and give its (picklable) result to every rank.
 
     Without a launcher this is just ``fn()``. Used for choices that must agree across ranks but
     are not deterministic, such as a timestamped run-directory name.
     """
-    if world_size() == 1:
+    state = launched_state()
+    if state is None:
         return fn()
-    from accelerate import PartialState
     from accelerate.utils import broadcast_object_list
 
-    state = PartialState(cpu=not torch.cuda.is_available())  # cpu: gloo joins the ranks
     box = [fn() if state.is_main_process else None]
     broadcast_object_list(box, from_process=0)
     return box[0]

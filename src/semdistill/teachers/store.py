@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from accelerate import PartialState
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from semdistill.engine.processes import launched_state
 from semdistill.teachers.base import Teacher
 from semdistill.teachers.errors import StoreCorrupt, StoreMismatch
 from semdistill.teachers.views import IndexedImages, SeededAugment, view_seeds
@@ -226,15 +226,17 @@ class KnowledgeStore:
                                  seed=seed, augment=augment, chunk_size=chunk_size,
                                  temperature=temperature)
         path = Path(path)
-        state = PartialState(cpu=torch.device(device).type == "cpu")  # cpu: joins a gloo job
+        state = launched_state(cpu=torch.device(device).type == "cpu")
         if not (path / MANIFEST).is_file():
-            cls.build_chunks(teacher, dataset, path, header, rank=state.process_index,
-                             world_size=state.num_processes, batch_size=batch_size,
-                             device=device)
-            state.wait_for_everyone()
-            if state.is_main_process:
+            rank, world = (0, 1) if state is None else (state.process_index, state.num_processes)
+            cls.build_chunks(teacher, dataset, path, header, rank=rank, world_size=world,
+                             batch_size=batch_size, device=device)
+            if state is not None:
+                state.wait_for_everyone()
+            if rank == 0:
                 cls.finalize(path, header)
-            state.wait_for_everyone()
+            if state is not None:
+                state.wait_for_everyone()
         return cls.open(path, expect=header)
 
     # ---- reading ----------------------------------------------------------------------------

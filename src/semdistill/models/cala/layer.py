@@ -17,13 +17,14 @@ merged layer costs exactly as much as the base; ``unmerge()`` restores the origi
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 
-class GatedLoRALayer(nn.Module):
+class GatedLoRALayer(nn.Module, ABC):
     """Shared state of the gated LoRA layers (see the module docstring).
 
     Attributes:
@@ -77,9 +78,10 @@ class GatedLoRALayer(nn.Module):
         return g
 
     # ---- merge -------------------------------------------------------------------------------
+    @abstractmethod
     def delta_weight(self, gate: torch.Tensor) -> torch.Tensor:
         """``s · Σ_e g_e B_e A_e`` for one condition ``gate`` ``(E,)``, shaped like the weight."""
-        raise NotImplementedError
+        ...
 
     @torch.no_grad()
     def merge(self, gate: torch.Tensor) -> None:
