@@ -9,7 +9,12 @@ import torch
 
 from semdistill.generative.errors import ModelNotAvailable
 from semdistill.metrics.consistency import ConsistencyScorer, pairwise_cosine_mean
-from semdistill.metrics.world_encoder import WorldEncoder, attribute_accuracy
+from semdistill.metrics.world_encoder import (
+    RobustnessAugment,
+    WorldEncoder,
+    attribute_accuracy,
+    robustness_perturb,
+)
 
 
 def test_pairwise_cosine_mean_matches_definition():
@@ -88,3 +93,28 @@ def test_attribute_accuracy_counts_matches_per_attribute():
     pred = {"shape": ["circle", "square"], "color": ["red", "red"]}
     attrs = [{"shape": "circle", "color": "red"}, {"shape": "circle", "color": "red"}]
     assert attribute_accuracy(pred, attrs) == {"shape": 0.5, "color": 1.0}
+
+
+def test_robustness_perturb_laws():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(16, 3, 12, 12)
+    # never chosen → identity; chosen with zero strength → identity up to rounding
+    assert torch.equal(robustness_perturb(x, RobustnessAugment(prob=0), g), x)
+    still = robustness_perturb(x, RobustnessAugment(prob=1, noise_std=0, blur_sigma=0), g)
+    torch.testing.assert_close(still, x)
+    # a blur keeps a flat image flat (normalized kernels, replicate padding)
+    flat = torch.full((4, 3, 12, 12), 0.4)
+    torch.testing.assert_close(robustness_perturb(flat, RobustnessAugment(prob=1, noise_std=0),
+                                                  g), flat)
+    # a blur of an impulse spreads it but keeps its mass; per-sample σ differ
+    imp = torch.zeros(8, 3, 12, 12)
+    imp[:, :, 6, 6] = 1.0
+    out = robustness_perturb(imp, RobustnessAugment(prob=1, noise_std=0, blur_sigma=1.0), g)
+    torch.testing.assert_close(out.sum((-1, -2)), torch.ones(8, 3))
+    assert len(set(out[:, 0, 6, 6].tolist())) == 8
+    # noise stays in range and is reproducible from the generator
+    a = robustness_perturb(x, RobustnessAugment(prob=1, noise_std=0.5),
+                           torch.Generator().manual_seed(3))
+    b = robustness_perturb(x, RobustnessAugment(prob=1, noise_std=0.5),
+                           torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and a.min() >= 0 and a.max() <= 1 and not torch.equal(a, x)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
+import pytest
 import torch
 
 from semdistill.generative.makd import MAKDConfig, MAKDDeliverable, distill, split_budget
-from semdistill.generative.metaword import MetawordTextEncoder, add_metaword, insert_metaword
+from semdistill.generative.metaword import (
+    PLACEMENTS,
+    MetawordTextEncoder,
+    add_metaword,
+    insert_metaword,
+)
 from semdistill.generative.pretrain_edge import eps_loss
 
 
@@ -31,9 +39,31 @@ def test_metaword_training_changes_only_its_row(tiny_edge):
     assert [p for p in te.parameters() if p.requires_grad] == []
 
 
-def test_insert_metaword_before_class_word():
-    assert insert_metaword("a red triangle, small", "<m>", "triangle") == "a red <m> triangle, small"
-    assert insert_metaword("something else", "<m>", "triangle") == "<m> something else"
+def test_insert_metaword_placements():
+    p = "a red triangle, small"
+    assert insert_metaword(p, "<m>", "triangle", "before_class") == "a red <m> triangle, small"
+    assert insert_metaword("something else", "<m>", "triangle", "before_class") == "<m> something else"
+    assert insert_metaword(p, "<m>", "triangle") == "a red triangle, small <m>"
+    with pytest.raises(ValueError, match="placement"):
+        insert_metaword(p, "<m>", "triangle", "middle")
+    assert set(get_args(MAKDConfig.model_fields["metaword_placement"].annotation)) == set(PLACEMENTS)
+
+
+def test_end_placement_leaves_every_other_token_state_unchanged(tiny_edge):
+    """CLIP's text encoder is causal: an appended metaword cannot change earlier states."""
+    te, tok = tiny_edge.text_encoder, tiny_edge.tokenizer
+    tid = add_metaword(tok, te, "<meta>", "triangle")
+    mw = MetawordTextEncoder(te, tid)
+    with torch.no_grad():
+        mw.vector.add_(torch.randn_like(mw.vector))
+    prompt = "a red triangle"
+    n = len(tok(prompt).input_ids) - 1  # BOS + words (the EOS follows)
+    plain = tiny_edge.encode_prompts([prompt])
+    for placement, same in (("end", True), ("before_class", False)):
+        ids = tiny_edge.tokenize([insert_metaword(prompt, "<meta>", "triangle", placement)])
+        with torch.no_grad():
+            states = mw(ids)
+        assert torch.allclose(states[0, :n], plain[0, :n], atol=1e-5) is same
 
 
 def test_split_budget_is_equal_across_methods():
@@ -65,7 +95,7 @@ def test_makd_reduces_eps_loss_and_deliverable_roundtrips(tiny_edge, tmp_path):
     before = _loss(tiny_edge, prompts * 4, z)
     cfg = MAKDConfig(rank=2, alpha=2.0, batch_size=8, metaword_fraction=0.25, lora_lr=1e-2)
     d = distill(tiny_edge, imgs, prompts, "triangle", cfg, "makd", 24, tmp_path / "w")
-    after = _loss(tiny_edge, ["a red <meta> triangle"] * len(z), z)
+    after = _loss(tiny_edge, ["a red triangle <meta>"] * len(z), z)
     assert after < before
     unet_params = sum(p.numel() for n, p in tiny_edge.unet.named_parameters() if "lora_" not in n)
     lora_params = sum(p.numel() for n, p in tiny_edge.unet.named_parameters() if "lora_" in n)
@@ -74,6 +104,7 @@ def test_makd_reduces_eps_loss_and_deliverable_roundtrips(tiny_edge, tmp_path):
     path = d.save(tmp_path / "d.safetensors")
     e = MAKDDeliverable.load(path)
     assert e.token == "<meta>" and e.rank == 2 and set(e.lora) == set(d.lora)
+    assert e.placement == d.placement == "end"
     assert all(torch.equal(e.lora[k], d.lora[k]) for k in d.lora)
     assert torch.equal(e.embedding, d.embedding)
     assert d.num_params < unet_params
@@ -92,3 +123,19 @@ def test_deliverable_applied_to_fresh_edge_reproduces_aligned_samples(saved_edge
     fresh = EdgeLDM.from_pretrained(saved_edge)
     fresh.load_alignment(d.save(tmp_path / "d.safetensors"))
     torch.testing.assert_close(fresh.generate(["a red <meta> triangle"], [5]), want)
+
+
+def test_metaword_anchor_keeps_the_metaword_near_its_class_word(saved_edge, tmp_path):
+    from semdistill.generative.edge import EdgeLDM
+
+    imgs = _teacher()
+    drift = {}
+    for anchor in (0.0, 50.0):
+        edge = EdgeLDM.from_pretrained(saved_edge)
+        v0 = edge.text_encoder.get_input_embeddings().weight[
+            edge.tokenizer.convert_tokens_to_ids("triangle</w>")].detach().clone()
+        cfg = MAKDConfig(batch_size=8, metaword_lr=0.1, metaword_anchor=anchor)
+        d = distill(edge, imgs, ["a red triangle"] * len(imgs), "triangle", cfg, "metaword", 12,
+                    tmp_path / f"w{anchor}")
+        drift[anchor] = float((d.embedding - v0).norm() / v0.norm())
+    assert 0 < drift[50.0] < 0.5 * drift[0.0]

@@ -28,6 +28,7 @@ def test_makd_tiny_run_writes_report_results_and_plots(saved_edge, tmp_path):
     run = tmp_path / "runs" / "t"
     report = (run / "report.md").read_text()
     assert "Required results (measured)" in report and "world-encoder" in report
+    assert "Reference points" in report
     res = Results.load(run / "results" / "consistency.json")
     methods = {r["method"] for r in res.records}
     assert methods == {"none", "metaword", "lora", "makd"}
@@ -35,3 +36,6 @@ def test_makd_tiny_run_writes_report_results_and_plots(saved_edge, tmp_path):
     pngs = sorted(p.name for p in (run / "plots").glob("*.png"))
     assert "consistency-vs-steps.png" in pngs and any(p.startswith("grid-") for p in pngs)
     assert list((run / "deliverables").glob("*-makd.safetensors"))
+    for grid in res.meta["grids"]:  # the cloud against itself: ‖mean of unit embeddings‖²
+        assert -1 <= grid["ceilings"]["cloud_through_edge_vae"] <= 1
+        assert 0 <= grid["ceilings"]["cloud"] <= 1

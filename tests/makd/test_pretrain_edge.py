@@ -9,6 +9,8 @@ from conftest import TINY
 from semdistill.config import ConfigError, TrainConfig
 from semdistill.generative.edge import EdgeLDM
 from semdistill.generative.pretrain_edge import EdgePretrainConfig, pretrain_edge
+from semdistill.generative.world import render_world
+from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads
 
 
 def _cfg(**kw) -> EdgePretrainConfig:
@@ -22,7 +24,11 @@ def _state(m: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def test_pretrain_then_continue_keeps_the_vae_and_trains_the_denoiser(tmp_path):
-    summary = pretrain_edge(_cfg(), tmp_path / "m1", tmp_path / "w1")
+    heads = categorical_heads(render_world("train", 64, 16, 0, ["flat"]).attrs)
+    judge = WorldEncoder(heads, width=4, dim=8).eval()
+    summary = pretrain_edge(_cfg(), tmp_path / "m1", tmp_path / "w1", encoder=judge)
+    for key in ("seen_accuracy", "reconstruction_accuracy"):  # samples, and their VAE ceiling
+        assert set(summary[key]) == set(heads) and all(0 <= v <= 1 for v in summary[key].values())
     first = EdgeLDM.from_pretrained(tmp_path / "m1")
     assert summary["unet_params"] == sum(p.numel() for p in first.unet.parameters())
     assert first.scaling_factor == pytest.approx(summary["scaling_factor"])

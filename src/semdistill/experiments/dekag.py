@@ -202,11 +202,12 @@ def build_datasets(cfg: DekagConfig, run_dir: RunDir) -> dict[str, Any]:
         deliverable.save(run_dir.path / "makd" / "deliverable.safetensors")
     token = deliverable.token or a.makd.token
     aligned = edge_prompts if deliverable.token else (lambda p, *_: list(p))
-    train = edge.generate_latents(aligned(train_p, "makd", token, class_word),
+    train = edge.generate_latents(aligned(train_p, "makd", token, class_word,
+                                          deliverable.placement),
                                   _seeds(s + 300_000, len(train_p)), steps=steps)
     test_s = _seeds(s + 400_000, len(test_p))
-    test = edge.generate_latents(aligned(test_p, "makd", token, class_word), test_s,
-                                 steps=steps)
+    test = edge.generate_latents(aligned(test_p, "makd", token, class_word,
+                                         deliverable.placement), test_s, steps=steps)
     unaligned_test = torch.zeros(0)
     if deliverable.lora:  # the same edge without its MAKD LoRA and metaword: no G-KA
         edge.unet.disable_adapters()

@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         model.save(out)
         (out / "train_summary.json").write_text(json.dumps(
             {"test_accuracy": acc, "config": cfg.model_dump()}, indent=2) + "\n")
-        typer.echo(f"world encoder: {out}  test accuracy: {acc}")
+        typer.echo(f"world encoder: {out}  test accuracy: {acc['clean']}")
 
     @app.command("pretrain-edge")
     def pretrain_edge_cmd(

@@ -54,6 +54,11 @@ class MAKDConfig(StrictModel):
     metaword_fraction: float = Field(0.25, gt=0, lt=1,
                                      description="share of the step budget spent on stage A")
     metaword_lr: float = Field(1e-2, gt=0)
+    metaword_placement: Literal["end", "before_class"] = Field(
+        "end", description="where the metaword goes in the prompt (metaword.PLACEMENTS)")
+    metaword_anchor: float = Field(
+        0.0, ge=0, description="weight of ‖v − v₀‖²/‖v₀‖², which keeps the metaword v near its "
+                               "class-word initialization v₀ in stage A (0: unconstrained)")
     lora_lr: float = Field(5e-4, gt=0)
     batch_size: int = Field(16, ge=1)
     warmup_steps: int = Field(5, ge=0)
@@ -68,6 +73,7 @@ class MAKDDeliverable:
 
     token: str | None = None
     class_word: str | None = None
+    placement: str = "end"
     embedding: torch.Tensor | None = None
     lora: dict[str, torch.Tensor] = field(default_factory=dict)
     rank: int = 0
@@ -87,6 +93,7 @@ class MAKDDeliverable:
 
     def _meta(self) -> dict[str, str]:
         return {"format": FORMAT, "token": self.token or "", "class_word": self.class_word or "",
+                "placement": self.placement,
                 "rank": str(self.rank), "alpha": str(self.alpha),
                 "targets": json.dumps(self.targets)}
 
@@ -111,6 +118,8 @@ class MAKDDeliverable:
                 raise AlignmentError(f"{path} is not a MAKD deliverable ({meta.get('format')!r})")
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
         return cls(token=meta["token"] or None, class_word=meta["class_word"] or None,
+                   # files written before placements existed used "before_class"
+                   placement=meta.get("placement", "before_class"),
                    embedding=tensors.get("metaword"),
                    lora={k[5:]: v for k, v in tensors.items() if k.startswith("lora.")},
                    rank=int(meta["rank"]), alpha=float(meta["alpha"]),
@@ -173,10 +182,11 @@ def split_budget(method: str, steps: int, fraction: float) -> tuple[int, int]:
     return (steps if use_m else 0), (steps if use_l else 0)
 
 
-def edge_prompts(prompts: Sequence[str], method: str, token: str, class_word: str) -> list[str]:
+def edge_prompts(prompts: Sequence[str], method: str, token: str, class_word: str,
+                 placement: str = "end") -> list[str]:
     """The prompts the edge is trained and sampled with under ``method``."""
     use_m, _ = METHODS.get(method)
-    return [insert_metaword(p, token, class_word) if use_m else p for p in prompts]
+    return [insert_metaword(p, token, class_word, placement) if use_m else p for p in prompts]
 
 
 def _train_cfg(steps: int, lr: float, cfg: MAKDConfig, log_every: int) -> TrainConfig:
@@ -197,12 +207,12 @@ def distill(
     ``method`` is an ablation from :data:`METHODS`; ``steps`` the total optimizer-step budget.
     """
     use_m, use_l = METHODS.get(method)
-    deliverable = MAKDDeliverable(class_word=class_word)
+    deliverable = MAKDDeliverable(class_word=class_word, placement=cfg.metaword_placement)
     if not (use_m or use_l) or steps <= 0:
         return deliverable
     work = Path(work)
     z0 = edge.encode_images(teacher_images).cpu()
-    texts = edge_prompts(prompts, method, cfg.token, class_word)
+    texts = edge_prompts(prompts, method, cfg.token, class_word, cfg.metaword_placement)
     n_a, n_b = split_budget(method, steps, cfg.metaword_fraction)
     for m in (edge.unet, edge.text_encoder, edge.vae):
         m.requires_grad_(False)
@@ -233,8 +243,14 @@ def distill(
         trainer = Trainer({"metaword": mw, "unet": edge.unet},
                           _train_cfg(n_a, cfg.metaword_lr, cfg, 25), work / "metaword",
                           seed=seed, tag=f"{method}/metaword", fingerprint=fp, log=log)
-        trainer.fit(batch_fn_for(trainer), lambda mods, b: {
-            "loss": eps_loss(mods["unet"], encode(mods, b["ids"]), b["z"], edge.scheduler)})
+        v0 = mw.vector.detach().clone()
+
+        def stage_a(mods: Mapping[str, nn.Module], b: dict[str, torch.Tensor]) -> dict:
+            eps = eps_loss(mods["unet"], encode(mods, b["ids"]), b["z"], edge.scheduler)
+            drift = (mw.vector - v0).square().sum() / v0.square().sum()
+            return {"loss": eps + cfg.metaword_anchor * drift, "eps": eps, "drift": drift}
+
+        trainer.fit(batch_fn_for(trainer), stage_a)
         mw.commit()
     if n_b:
         lcfg = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, target_modules=list(cfg.targets),

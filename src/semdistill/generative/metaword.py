@@ -51,13 +51,30 @@ def write_metaword(text_encoder: CLIPTextModel, token_id: int, vector: torch.Ten
     emb[token_id] = vector.to(emb.device, emb.dtype)
 
 
-def insert_metaword(prompt: str, token: str, class_word: str) -> str:
-    """Place ``token`` right before the first ``class_word`` in ``prompt`` (prepend if absent)."""
-    words = prompt.split(" ")
+def _before_class(words: list[str], token: str, class_word: str) -> list[str]:
     for i, w in enumerate(words):
         if w.strip(",.").lower() == class_word.lower():
-            return " ".join(words[:i] + [token] + words[i:])
-    return f"{token} {prompt}"
+            return words[:i] + [token] + words[i:]
+    return [token, *words]
+
+
+#: where the metaword goes in a prompt. ``end``: appended, so under a causal text encoder (CLIP)
+#: every other token's hidden state is exactly what it was without the metaword; only the
+#: metaword's own state and the padding after it carry what it learned. ``before_class``:
+#: "a red <meta> triangle" (DreamBooth's "a [V] dog"), which changes the encoding of every
+#: later word.
+PLACEMENTS = {
+    "end": lambda words, token, _class: [*words, token],
+    "before_class": _before_class,
+}
+
+
+def insert_metaword(prompt: str, token: str, class_word: str, placement: str = "end") -> str:
+    """``prompt`` with ``token`` placed by :data:`PLACEMENTS` (``before_class`` prepends when
+    the class word is absent)."""
+    if placement not in PLACEMENTS:
+        raise ValueError(f"unknown metaword placement {placement!r}; known: {sorted(PLACEMENTS)}")
+    return " ".join(PLACEMENTS[placement](prompt.split(" "), token, class_word))
 
 
 class MetawordTextEncoder(nn.Module):

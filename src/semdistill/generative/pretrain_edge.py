@@ -156,6 +156,17 @@ def sample_accuracy(edge: EdgeLDM, encoder: WorldEncoder, captions: list[str],
     return attribute_accuracy(encoder.predict(images.cpu()), attrs)
 
 
+@torch.no_grad()
+def reconstruction_accuracy(edge: EdgeLDM, encoder: WorldEncoder, data: WorldSample,
+                            batch_size: int = 256) -> dict[str, float]:
+    """Attribute accuracy of the edge VAE's reconstructions of ``data``'s real images: the
+    ceiling of :func:`sample_accuracy`, since every sample is decoded by the same VAE."""
+    recon = torch.cat([edge.decode_latents(edge.encode_images(
+        data.images[i : i + batch_size].float() / 255)).cpu()
+        for i in range(0, len(data), batch_size)])
+    return attribute_accuracy(encoder.predict(recon), data.attrs)
+
+
 def pretrain_edge(cfg: EdgePretrainConfig, out: str | Path, work: str | Path,
                   encoder: WorldEncoder | None = None, device: str = "cpu",
                   log: Callable[..., None] | None = None) -> dict[str, Any]:
@@ -187,6 +198,7 @@ def pretrain_edge(cfg: EdgePretrainConfig, out: str | Path, work: str | Path,
         test = render_world("test", cfg.eval_samples, cfg.arch.image_size, cfg.world_seed,
                             cfg.styles, cfg.exclude)
         summary["seen_accuracy"] = sample_accuracy(edge, encoder, test.captions, test.attrs)
+        summary["reconstruction_accuracy"] = reconstruction_accuracy(edge, encoder, test)
     edge.save_pretrained(out)
     (out / "pretrain_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -129,6 +129,58 @@ def load_world_encoder(path: str | Path | None = None,
 
 
 # ---- training ------------------------------------------------------------------------------
+class RobustnessAugment(StrictModel):
+    """Perturbations a judge of generated images must ignore (applied per sample in training).
+
+    Without them the encoder reads pixel-level detail: it calls a VAE reconstruction of a
+    square (MSE 7e-4, visually identical) a heart, and additive noise of σ = 0.05 drops its
+    shape accuracy on real images from 100% to 30%. A judge of a generator's or a codec's
+    output must not mistake such artifacts for content.
+    """
+
+    prob: float = Field(0.5, ge=0, le=1, description="chance that an image is perturbed")
+    noise_std: float = Field(0.05, ge=0, description="max std of additive Gaussian noise")
+    blur_sigma: float = Field(0.8, ge=0, description="max std (pixels) of a Gaussian blur")
+
+
+def gaussian_blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) → same shape, image b blurred by a Gaussian of std ``sigma[b]`` pixels.
+
+    Separable 5×5 kernels (radius 2 keeps > 98% of the mass for σ ≤ 1), replicate padding.
+    """
+    b, c = images.shape[:2]
+    x = torch.arange(-2, 3, dtype=images.dtype)
+    k = torch.exp(-x.square() / (2 * sigma.to(images.dtype).clamp_min(1e-3)[:, None].square()))
+    k = k / k.sum(-1, keepdim=True)                                        # (B, 5)
+    kern = (k[:, :, None] * k[:, None, :]).repeat_interleave(c, 0)[:, None]  # (B·C, 1, 5, 5)
+    flat = nn.functional.pad(images.reshape(1, b * c, *images.shape[-2:]), (2, 2, 2, 2),
+                             mode="replicate")
+    return nn.functional.conv2d(flat, kern, groups=b * c).reshape(images.shape)
+
+
+def robustness_perturb(images: torch.Tensor, aug: RobustnessAugment,
+                       generator: torch.Generator) -> torch.Tensor:
+    """(B, 3, H, W) in [0, 1] → same shape: each chosen image gets a blur of random σ
+    ∈ [0, blur_sigma] and additive noise of random std ∈ [0, noise_std], then is clipped."""
+    u = torch.rand(len(images), 3, generator=generator)
+    noise = torch.randn(images.shape, generator=generator)
+    out = gaussian_blur(images, u[:, 1] * aug.blur_sigma)
+    out = (out + noise * (u[:, 2] * aug.noise_std)[:, None, None, None]).clamp(0, 1)
+    return torch.where((u[:, 0] < aug.prob)[:, None, None, None], out, images)
+
+
+def stress_accuracy(model: WorldEncoder, images: torch.Tensor, attrs: Sequence[Mapping[str, Any]],
+                    aug: RobustnessAugment, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Attribute accuracy on ``images`` (B, 3, H, W) in [0, 1]: clean, with noise of std
+    ``aug.noise_std`` and with a blur of σ = ``aug.blur_sigma`` (each at full strength)."""
+    g = torch.Generator().manual_seed(seed)
+    noisy = (images + aug.noise_std * torch.randn(images.shape, generator=g)).clamp(0, 1)
+    blurred = gaussian_blur(images, torch.full((len(images),), aug.blur_sigma))
+    return {name: attribute_accuracy(model.predict(x), attrs)
+            for name, x in (("clean", images), (f"noise_{aug.noise_std:g}", noisy),
+                            (f"blur_{aug.blur_sigma:g}", blurred))}
+
+
 class WorldEncoderConfig(StrictModel):
     """How the world encoder is trained: on every style, every subject (nothing held out)."""
 
@@ -139,6 +191,7 @@ class WorldEncoderConfig(StrictModel):
     test_size: int = Field(1024, ge=16)
     width: int = Field(32, ge=4)
     dim: int = Field(128, ge=8)
+    augment: RobustnessAugment = Field(default_factory=RobustnessAugment)
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(
         steps=3000, batch_size=64, lr=1e-3, log_every=250, checkpoint_every=100))
 
@@ -175,8 +228,9 @@ def attribute_accuracy(pred: Mapping[str, Sequence[str]],
 
 
 def train_world_encoder(cfg: WorldEncoderConfig, work_dir: str | Path,
-                        log: Any = None) -> tuple[WorldEncoder, dict[str, float]]:
-    """Train on a rendered shapes world through the shared Trainer; returns (model, test acc)."""
+                        log: Any = None) -> tuple[WorldEncoder, dict[str, dict[str, float]]]:
+    """Train on a rendered shapes world through the shared Trainer; returns the model and its
+    test accuracy (:func:`stress_accuracy`: clean, noisy, blurred)."""
     from semdistill.engine import Trainer, batch_indices
     from semdistill.generative.world import render_world
 
@@ -192,8 +246,9 @@ def train_world_encoder(cfg: WorldEncoderConfig, work_dir: str | Path,
     def batch_fn(step: int) -> dict[str, Any]:
         idx = batch_indices(step, len(train), cfg.train.batch_size, cfg.world_seed,
                             trainer.rank, trainer.world_size)
-        return {"image": train.images[idx].float() / 255,
-                **{k: v[idx] for k, v in targets.items()}}
+        g = torch.Generator().manual_seed(cfg.world_seed * 7919 + step)
+        images = robustness_perturb(train.images[idx].float() / 255, cfg.augment, g)
+        return {"image": images, **{k: v[idx] for k, v in targets.items()}}
 
     def step_fn(mods: Mapping[str, nn.Module], batch: dict[str, torch.Tensor]) -> dict:
         logits = mods["encoder"](batch["image"])
@@ -203,5 +258,4 @@ def train_world_encoder(cfg: WorldEncoderConfig, work_dir: str | Path,
 
     trainer.fit(batch_fn, step_fn)
     model.fit_feature_mean(train.images.float() / 255)
-    acc = attribute_accuracy(model.predict(test.images.float() / 255), test.attrs)
-    return model, acc
+    return model, stress_accuracy(model, test.images.float() / 255, test.attrs, cfg.augment)
