@@ -146,7 +146,8 @@ class RobustnessAugment(StrictModel):
 def gaussian_blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) → same shape, image b blurred by a Gaussian of std ``sigma[b]`` pixels.
 
-    Separable 5×5 kernels (radius 2 keeps > 98% of the mass for σ ≤ 1), replicate padding.
+    Separable 5×5 kernels (radius 2 keeps > 98% of the mass for σ ≤ 1), replicate padding, one
+    grouped convolution for the batch (torchvision's ``gaussian_blur`` takes one σ per call).
     """
     b, c = images.shape[:2]
     x = torch.arange(-2, 3, dtype=images.dtype)
