@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from semdistill.cli import main
 from semdistill.experiments.results import Results
@@ -57,6 +59,31 @@ def test_tampered_store_in_a_run_is_named(tmp_path, monkeypatch, capsys):
     chunk.write_bytes(chunk.read_bytes()[:-4])
     assert main(["run", "--resume", str(tmp_path / "runs" / "t")]) == 2
     assert "chunk-00000.safetensors" in capsys.readouterr().err
+
+
+def test_extra_seeds_average_the_prestored_vs_online_check(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
+    args = ["run", str(CONFIG), "--output-dir", str(tmp_path / "runs"), "--name", "t",
+            "--set", "runs.scratch=false", "--set", "runs.non_adaptive=false",
+            "--set", "runs.fractions=[]", "--set", "runs.extra_seeds=[0,3]"]
+    assert main(args) == 0
+    run = tmp_path / "runs" / "t"
+    times = {r["method"] for r in Results.load(run / "results" / "distill-time.json").records}
+    assert times == {"prestored", "online", "prestored-s3", "online-s3"}  # seed 0 is the main
+    by_seed = Results.load(run / "results" / "accuracy-vs-seed.json").records
+    assert sorted((r["method"], r["seed"]) for r in by_seed) == [
+        ("online", 0), ("online", 3), ("prestored", 0), ("prestored", 3)]
+    snr_methods = {r["method"] for r in Results.load(run / "results" / "accuracy-vs-snr.json").records}
+    assert snr_methods == {"prestored", "online"}  # extra seeds only at the check SNR
+    report = (run / "report.md").read_text()
+    mean = {m: sum(r["accuracy"] for r in by_seed if r["method"] == m) / 2
+            for m in ("prestored", "online")}
+    assert f"prestored {mean['prestored']} vs online {mean['online']}" in report
+    assert "mean over 2 seeds" in report
+    # the other seed's students differ from the main ones (init, data order, SNR draws)
+    a = load_file(run / "checkpoints" / "prestored" / "final" / "weights.safetensors")
+    b = load_file(run / "checkpoints" / "prestored-s3" / "final" / "weights.safetensors")
+    assert any(not torch.equal(a[k], b[k]) for k in a)
 
 
 def test_pretrain_teacher_command_writes_a_loadable_teacher(tmp_path):

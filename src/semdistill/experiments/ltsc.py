@@ -86,11 +86,17 @@ class RunsSection(StrictModel):
     fractions: list[float] = Field(default_factory=lambda: [0.1, 0.25])
     fraction_methods: list[Literal["prestored", "online", "scratch"]] = Field(
         default_factory=lambda: ["prestored", "scratch"])
+    extra_seeds: list[int] = Field(
+        default_factory=list,
+        description="more seeds (init, data order, SNR draws) for the prestored and online "
+                    "students; the prestored-vs-online accuracy check then compares their means")
 
     @model_validator(mode="after")
     def _fractions(self) -> RunsSection:
         if any(not 0 < f <= 1 for f in self.fractions):
             raise ValueError("runs.fractions must be in (0, 1]")
+        if any(s < 0 for s in self.extra_seeds):
+            raise ValueError("runs.extra_seeds must be non-negative")
         return self
 
 
@@ -140,22 +146,31 @@ class LTSCConfig(ExperimentConfig):
 
 # ---- variants ---------------------------------------------------------------------------------
 def variants(cfg: LTSCConfig) -> list[dict[str, Any]]:
-    """The student runs: name, method, adaptive, fraction (the first is the main model)."""
-    out = [{"name": "prestored", "method": "prestored", "adaptive": True, "fraction": cfg.fraction}]
+    """The student runs: name, method, adaptive, fraction, seed (the first is the main model).
+
+    Students of ``runs.extra_seeds`` are named ``<method>-s<seed>`` and evaluated only at the
+    check SNR (AWGN), for the seed-averaged prestored-vs-online check.
+    """
+    def one(name: str, method: str, adaptive: bool = True, fraction: float = cfg.fraction,
+            seed: int = cfg.seed) -> dict[str, Any]:
+        return {"name": name, "method": method, "adaptive": adaptive, "fraction": fraction,
+                "seed": seed}
+
+    out = [one("prestored", "prestored")]
     if cfg.runs.online:
-        out.append({"name": "online", "method": "online", "adaptive": True,
-                    "fraction": cfg.fraction})
+        out.append(one("online", "online"))
     if cfg.runs.scratch:
-        out.append({"name": "scratch", "method": "scratch", "adaptive": True,
-                    "fraction": cfg.fraction})
+        out.append(one("scratch", "scratch"))
     if cfg.runs.non_adaptive:
-        out.append({"name": "prestored-nonadaptive", "method": "prestored", "adaptive": False,
-                    "fraction": cfg.fraction})
+        out.append(one("prestored-nonadaptive", "prestored", adaptive=False))
     for f in cfg.runs.fractions:
         if abs(f - cfg.fraction) < 1e-9:
             continue
         for m in cfg.runs.fraction_methods:
-            out.append({"name": f"{m}-f{f:g}", "method": m, "adaptive": True, "fraction": f})
+            out.append(one(f"{m}-f{f:g}", m, fraction=f))
+    for seed in dict.fromkeys(s for s in cfg.runs.extra_seeds if s != cfg.seed):
+        out += [one(f"{m}-s{seed}", m, seed=seed)
+                for m in ("prestored", "online") if m == "prestored" or cfg.runs.online]
     return out
 
 
@@ -165,9 +180,11 @@ def _device(cfg: LTSCConfig) -> torch.device:
     return torch.device(cfg.device)
 
 
-def build_student(cfg: LTSCConfig, num_classes: int, adaptive: bool) -> TaskStudent:
-    """Same seed → same encoder/decoder init for every variant (adaptive on or off)."""
-    torch.manual_seed(cfg.seed)
+def build_student(cfg: LTSCConfig, num_classes: int, adaptive: bool,
+                  seed: int | None = None) -> TaskStudent:
+    """Same seed (default ``cfg.seed``) → same encoder/decoder init for every variant
+    (adaptive on or off)."""
+    torch.manual_seed(cfg.seed if seed is None else seed)
     scfg = cfg.student.model_copy(update={"adaptive": adaptive})
     return TaskStudent(scfg, num_classes, cfg.data.image_size)
 
@@ -224,13 +241,14 @@ def _job(cfg: LTSCConfig, rd: RunDir, v: dict[str, Any], student: TaskStudent, t
          device: torch.device) -> DistillJob:
     n = max(1, round(v["fraction"] * len(train_ds)))
     fp = {"student": cfg.student.model_dump(mode="json"), "adaptive": v["adaptive"],
+          "seed": v["seed"],
           "loss": cfg.loss.model_dump(), "fraction": v["fraction"], "n": n,
           "data": cfg.data.model_dump(mode="json"), "snr": cfg.snr.model_dump(),
           "channel": cfg.channel.model_dump(), "store": cfg.store.model_dump(exclude={"path"})}
     return DistillJob(
         student=student, link=build_link(cfg.channel).to(device), dataset=Subset(train_ds, n),
         train=cfg.train, loss=cfg.loss, snr=cfg.snr, checkpoint_dir=rd.checkpoints / v["name"],
-        augment=augment_of(cfg), aug_seed=aug_seed(cfg), views=cfg.store.views, seed=cfg.seed,
+        augment=augment_of(cfg), aug_seed=aug_seed(cfg), views=cfg.store.views, seed=v["seed"],
         tag=v["name"], fingerprint=json.dumps(fp, sort_keys=True), log=rd.log_metrics)
 
 
@@ -257,7 +275,7 @@ def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     store_seconds = time.perf_counter() - t0
     timings: dict[str, dict[str, Any]] = {}
     for v in variants(cfg):
-        student = build_student(cfg, train_ds.num_classes, v["adaptive"])
+        student = build_student(cfg, train_ds.num_classes, v["adaptive"], v["seed"])
         job = _job(cfg, rd, v, student, train_ds, device)
         knowledge = {"prestored": store, "online": teacher, "scratch": None}[v["method"]]
         summary = distill(v["method"], job, knowledge)
@@ -297,7 +315,7 @@ def _load_student(cfg: LTSCConfig, rd: RunDir, v: dict[str, Any], num_classes: i
     final = rd.checkpoints / v["name"] / "final"
     if not final.is_dir():
         return None
-    student = build_student(cfg, num_classes, v["adaptive"])
+    student = build_student(cfg, num_classes, v["adaptive"], v["seed"])
     load_checkpoint(final, {"student": student}, restore_rng=False)
     return student.to(device).eval()
 
@@ -306,8 +324,9 @@ def evaluate(cfg: LTSCConfig, rd: RunDir, snr_db: list[float], channel: str | No
              _refresh: bool = True) -> Path:
     """Accuracy vs SNR of every trained variant on each channel; accuracy vs fraction.
 
-    Writes ``results/accuracy-vs-snr.json`` (merged with earlier channels) and
-    ``results/accuracy-vs-fraction.json``; refreshes the report when called from the CLI.
+    Writes ``results/accuracy-vs-snr.json`` (merged with earlier channels),
+    ``results/accuracy-vs-fraction.json`` and, with ``runs.extra_seeds``,
+    ``results/accuracy-vs-seed.json``; refreshes the report when called from the CLI.
     """
     device = _device(cfg)
     test_ds = cfg.data.build("test")
@@ -327,23 +346,34 @@ def evaluate(cfg: LTSCConfig, rd: RunDir, snr_db: list[float], channel: str | No
     for ch in channels:
         link = build_link(ChannelConfig(name=ch, equalizer=cfg.channel.equalizer)).to(device)
         for name, (v, s) in students.items():
-            grid = snr_db if v["fraction"] == cfg.fraction else []
+            grid = snr_db if v["fraction"] == cfg.fraction and v["seed"] == cfg.seed else []
             for snr in grid:
                 m = student_accuracy(s, link, test_ds, snr, batch_size=cfg.eval.batch_size,
                                      seed=cfg.seed + 1, repeats=cfg.eval.repeats, device=device)
                 res.add(method=name, channel=ch, snr_db=float(snr), adaptive=v["adaptive"],
                         fraction=v["fraction"], accuracy=m["accuracy"], active=m["active"])
     awgn = build_link(ChannelConfig(name="awgn")).to(device)
+    seeds = Results(SYSTEM, "accuracy-vs-seed",
+                    meta={"snr_db": cfg.eval.check_snr_db, "channel": "awgn"})
+
+    def check_accuracy(s: TaskStudent) -> float:
+        return student_accuracy(s, awgn, test_ds, cfg.eval.check_snr_db,
+                                batch_size=cfg.eval.batch_size, seed=cfg.seed + 1,
+                                repeats=cfg.eval.repeats, device=device)["accuracy"]
+
     for v, s in students.values():
-        if not v["adaptive"] or v["method"] not in cfg.runs.fraction_methods:
+        if not v["adaptive"]:
             continue
-        m = student_accuracy(s, awgn, test_ds, cfg.eval.check_snr_db,
-                             batch_size=cfg.eval.batch_size, seed=cfg.seed + 1,
-                             repeats=cfg.eval.repeats, device=device)
-        frac.add(method=v["method"], fraction=v["fraction"], snr_db=cfg.eval.check_snr_db,
-                 channel="awgn", accuracy=m["accuracy"])
+        if v["seed"] == cfg.seed and v["method"] in cfg.runs.fraction_methods:
+            frac.add(method=v["method"], fraction=v["fraction"], snr_db=cfg.eval.check_snr_db,
+                     channel="awgn", accuracy=check_accuracy(s))
+        if (cfg.runs.extra_seeds and v["fraction"] == cfg.fraction
+                and v["method"] in ("prestored", "online")):
+            seeds.add(method=v["method"], seed=v["seed"], accuracy=check_accuracy(s))
     res.save(path)
     frac.save(rd.results / "accuracy-vs-fraction.json")
+    if seeds.records:
+        seeds.save(rd.results / "accuracy-vs-seed.json")
     if _refresh:
         report(rd)
     return path
@@ -394,13 +424,24 @@ def _checks(rd: RunDir) -> list[dict[str, Any]]:
     if "prestored" in times and "online" in times:
         tp, to = times["prestored"]["seconds"], times["online"]["seconds"]
         ap, ao = _acc(acc, "prestored", "awgn", hi), _acc(acc, "online", "awgn", hi)
+        how = f"AWGN, {hi:g} dB"
+        by_seed = rd.results / "accuracy-vs-seed.json"
+        if by_seed.is_file():  # runs.extra_seeds: compare the means over seeds
+            rows = Results.load(by_seed).records
+            mean = {m: [r["accuracy"] for r in rows if r["method"] == m]
+                    for m in ("prestored", "online")}
+            if all(mean.values()):
+                ap, ao = (sum(v) / len(v) for v in mean.values())
+                how += (f", mean over {len(mean['prestored'])} seeds: prestored "
+                        f"{[round(a, 4) for a in mean['prestored']]}, online "
+                        f"{[round(a, 4) for a in mean['online']]}")
         ok_t = tp <= to / 3
         ok_a = ap is not None and ao is not None and ap >= ao - 0.01
         out.append({"check": "prestored_time_le_third_of_online", "pass": ok_t,
                     "detail": f"prestored {tp:.1f} s vs online {to:.1f} s for "
                               f"{times['prestored']['steps']} steps (ratio {to / max(tp, 1e-9):.2f}x)"})
         out.append({"check": f"prestored_acc_within_1pt_of_online_at_{hi:g}dB", "pass": ok_a,
-                    "detail": f"prestored {ap} vs online {ao} (AWGN, {hi:g} dB)"})
+                    "detail": f"prestored {ap} vs online {ao} ({how})"})
     a_ad = _acc(acc, "prestored", "awgn", lo)
     a_na = _acc(acc, "prestored-nonadaptive", "awgn", lo)
     if a_ad is not None and a_na is not None:
