@@ -78,7 +78,7 @@ def test_extra_seeds_average_the_prestored_vs_online_check(tmp_path, monkeypatch
     report = (run / "report.md").read_text()
     mean = {m: sum(r["accuracy"] for r in by_seed if r["method"] == m) / 2
             for m in ("prestored", "online")}
-    assert f"prestored {mean['prestored']} vs online {mean['online']}" in report
+    assert f"prestored {mean['prestored']:.4f} vs online {mean['online']:.4f}" in report
     assert "mean over 2 seeds" in report
     # the other seed's students differ from the main ones (init, data order, SNR draws)
     a = load_file(run / "checkpoints" / "prestored" / "final" / "weights.safetensors")

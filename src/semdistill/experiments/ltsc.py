@@ -413,6 +413,10 @@ def _acc(res: Results, method: str, channel: str, snr: float) -> float | None:
     return rows[0]["accuracy"] if rows else None
 
 
+def _fmt(accuracy: float | None) -> str:
+    return "n/a" if accuracy is None else f"{accuracy:.4f}"
+
+
 def _checks(rd: RunDir) -> list[dict[str, Any]]:
     """The issue's required results, measured: one dict per check with pass and the figures."""
     cfg_data = rd.config_data()
@@ -441,7 +445,7 @@ def _checks(rd: RunDir) -> list[dict[str, Any]]:
                     "detail": f"prestored {tp:.1f} s vs online {to:.1f} s for "
                               f"{times['prestored']['steps']} steps (ratio {to / max(tp, 1e-9):.2f}x)"})
         out.append({"check": f"prestored_acc_within_1pt_of_online_at_{hi:g}dB", "pass": ok_a,
-                    "detail": f"prestored {ap} vs online {ao} ({how})"})
+                    "detail": f"prestored {_fmt(ap)} vs online {_fmt(ao)} ({how})"})
     a_ad = _acc(acc, "prestored", "awgn", lo)
     a_na = _acc(acc, "prestored-nonadaptive", "awgn", lo)
     if a_ad is not None and a_na is not None:
