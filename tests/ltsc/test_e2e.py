@@ -61,25 +61,33 @@ def test_tampered_store_in_a_run_is_named(tmp_path, monkeypatch, capsys):
     assert "chunk-00000.safetensors" in capsys.readouterr().err
 
 
-def test_extra_seeds_average_the_prestored_vs_online_check(tmp_path, monkeypatch):
+def test_extra_seeds_average_the_seed_sensitive_checks(tmp_path, monkeypatch):
     monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
     args = ["run", str(CONFIG), "--output-dir", str(tmp_path / "runs"), "--name", "t",
-            "--set", "runs.scratch=false", "--set", "runs.non_adaptive=false",
-            "--set", "runs.fractions=[]", "--set", "runs.extra_seeds=[0,3]"]
+            "--set", "runs.scratch=false", "--set", "runs.fractions=[]",
+            "--set", "runs.extra_seeds=[0,3]"]
     assert main(args) == 0
     run = tmp_path / "runs" / "t"
     times = {r["method"] for r in Results.load(run / "results" / "distill-time.json").records}
-    assert times == {"prestored", "online", "prestored-s3", "online-s3"}  # seed 0 is the main
+    main_runs = {"prestored", "online", "prestored-nonadaptive"}
+    assert times == main_runs | {f"{m}-s3" for m in main_runs}  # seed 0 is the main seed
     by_seed = Results.load(run / "results" / "accuracy-vs-seed.json").records
-    assert sorted((r["method"], r["seed"]) for r in by_seed) == [
-        ("online", 0), ("online", 3), ("prestored", 0), ("prestored", 3)]
+    assert sorted((r["method"], r["adaptive"], r["seed"], r["snr_db"]) for r in by_seed) == sorted(
+        (m, a, seed, snr) for m, a in (("prestored", True), ("online", True), ("prestored", False))
+        for seed in (0, 3) for snr in (0.0, 10.0))
     snr_methods = {r["method"] for r in Results.load(run / "results" / "accuracy-vs-snr.json").records}
-    assert snr_methods == {"prestored", "online"}  # extra seeds only at the check SNR
+    assert snr_methods == main_runs  # extra seeds only at the check SNRs
+
+    def mean(method: str, adaptive: bool, snr: float) -> float:
+        return sum(r["accuracy"] for r in by_seed if (r["method"], r["adaptive"], r["snr_db"])
+                   == (method, adaptive, snr)) / 2
+
     report = (run / "report.md").read_text()
-    mean = {m: sum(r["accuracy"] for r in by_seed if r["method"] == m) / 2
-            for m in ("prestored", "online")}
-    assert f"prestored {mean['prestored']:.4f} vs online {mean['online']:.4f}" in report
-    assert "mean over 2 seeds" in report
+    assert (f"prestored {mean('prestored', True, 10.0):.4f} vs online "
+            f"{mean('online', True, 10.0):.4f}") in report
+    assert (f"adaptive {mean('prestored', True, 0.0):.4f} vs non-adaptive "
+            f"{mean('prestored', False, 0.0):.4f}") in report
+    assert report.count("mean over 2 seeds") == 2
     # the other seed's students differ from the main ones (init, data order, SNR draws)
     a = load_file(run / "checkpoints" / "prestored" / "final" / "weights.safetensors")
     b = load_file(run / "checkpoints" / "prestored-s3" / "final" / "weights.safetensors")

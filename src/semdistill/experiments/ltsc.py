@@ -148,8 +148,9 @@ class LTSCConfig(ExperimentConfig):
 def variants(cfg: LTSCConfig) -> list[dict[str, Any]]:
     """The student runs: name, method, adaptive, fraction, seed (the first is the main model).
 
-    Students of ``runs.extra_seeds`` are named ``<method>-s<seed>`` and evaluated only at the
-    check SNR (AWGN), for the seed-averaged prestored-vs-online check.
+    Students of ``runs.extra_seeds`` (prestored, online, prestored-nonadaptive) are named
+    ``<name>-s<seed>`` and evaluated only at the two check SNRs (AWGN), for the seed-averaged
+    prestored-vs-online and adaptive-vs-non-adaptive checks.
     """
     def one(name: str, method: str, adaptive: bool = True, fraction: float = cfg.fraction,
             seed: int = cfg.seed) -> dict[str, Any]:
@@ -168,9 +169,9 @@ def variants(cfg: LTSCConfig) -> list[dict[str, Any]]:
             continue
         for m in cfg.runs.fraction_methods:
             out.append(one(f"{m}-f{f:g}", m, fraction=f))
+    main = [v for v in out if v["fraction"] == cfg.fraction and v["method"] != "scratch"]
     for seed in dict.fromkeys(s for s in cfg.runs.extra_seeds if s != cfg.seed):
-        out += [one(f"{m}-s{seed}", m, seed=seed)
-                for m in ("prestored", "online") if m == "prestored" or cfg.runs.online]
+        out += [{**v, "name": f"{v['name']}-s{seed}", "seed": seed} for v in main]
     return out
 
 
@@ -353,23 +354,22 @@ def evaluate(cfg: LTSCConfig, rd: RunDir, snr_db: list[float], channel: str | No
                 res.add(method=name, channel=ch, snr_db=float(snr), adaptive=v["adaptive"],
                         fraction=v["fraction"], accuracy=m["accuracy"], active=m["active"])
     awgn = build_link(ChannelConfig(name="awgn")).to(device)
-    seeds = Results(SYSTEM, "accuracy-vs-seed",
-                    meta={"snr_db": cfg.eval.check_snr_db, "channel": "awgn"})
+    seeds = Results(SYSTEM, "accuracy-vs-seed", meta={"channel": "awgn"})
 
-    def check_accuracy(s: TaskStudent) -> float:
-        return student_accuracy(s, awgn, test_ds, cfg.eval.check_snr_db,
-                                batch_size=cfg.eval.batch_size, seed=cfg.seed + 1,
-                                repeats=cfg.eval.repeats, device=device)["accuracy"]
+    def awgn_accuracy(s: TaskStudent, snr: float) -> float:
+        return student_accuracy(s, awgn, test_ds, snr, batch_size=cfg.eval.batch_size,
+                                seed=cfg.seed + 1, repeats=cfg.eval.repeats,
+                                device=device)["accuracy"]
 
     for v, s in students.values():
-        if not v["adaptive"]:
-            continue
-        if v["seed"] == cfg.seed and v["method"] in cfg.runs.fraction_methods:
+        if (v["adaptive"] and v["seed"] == cfg.seed
+                and v["method"] in cfg.runs.fraction_methods):
             frac.add(method=v["method"], fraction=v["fraction"], snr_db=cfg.eval.check_snr_db,
-                     channel="awgn", accuracy=check_accuracy(s))
-        if (cfg.runs.extra_seeds and v["fraction"] == cfg.fraction
-                and v["method"] in ("prestored", "online")):
-            seeds.add(method=v["method"], seed=v["seed"], accuracy=check_accuracy(s))
+                     channel="awgn", accuracy=awgn_accuracy(s, cfg.eval.check_snr_db))
+        if cfg.runs.extra_seeds and v["fraction"] == cfg.fraction and v["method"] != "scratch":
+            for snr in dict.fromkeys((cfg.eval.check_snr_db, cfg.eval.low_snr_db)):
+                seeds.add(method=v["method"], adaptive=v["adaptive"], seed=v["seed"],
+                          snr_db=float(snr), accuracy=awgn_accuracy(s, snr))
     res.save(path)
     frac.save(rd.results / "accuracy-vs-fraction.json")
     if seeds.records:
@@ -413,6 +413,21 @@ def _acc(res: Results, method: str, channel: str, snr: float) -> float | None:
     return rows[0]["accuracy"] if rows else None
 
 
+def _seed_accuracies(rd: RunDir, method: str, adaptive: bool, snr: float) -> list[float]:
+    """Accuracies over seeds (``results/accuracy-vs-seed.json``; empty without extra seeds)."""
+    path = rd.results / "accuracy-vs-seed.json"
+    if not path.is_file():
+        return []
+    return [r["accuracy"] for r in Results.load(path).records if r["method"] == method
+            and r["adaptive"] == adaptive and r["snr_db"] == float(snr)]
+
+
+def _seed_text(per_seed: dict[str, list[float]]) -> str:
+    n = len(next(iter(per_seed.values())))
+    return f"mean over {n} seeds: " + ", ".join(
+        f"{k} {[round(a, 4) for a in v]}" for k, v in per_seed.items())
+
+
 def _fmt(accuracy: float | None) -> str:
     return "n/a" if accuracy is None else f"{accuracy:.4f}"
 
@@ -429,16 +444,10 @@ def _checks(rd: RunDir) -> list[dict[str, Any]]:
         tp, to = times["prestored"]["seconds"], times["online"]["seconds"]
         ap, ao = _acc(acc, "prestored", "awgn", hi), _acc(acc, "online", "awgn", hi)
         how = f"AWGN, {hi:g} dB"
-        by_seed = rd.results / "accuracy-vs-seed.json"
-        if by_seed.is_file():  # runs.extra_seeds: compare the means over seeds
-            rows = Results.load(by_seed).records
-            mean = {m: [r["accuracy"] for r in rows if r["method"] == m]
-                    for m in ("prestored", "online")}
-            if all(mean.values()):
-                ap, ao = (sum(v) / len(v) for v in mean.values())
-                how += (f", mean over {len(mean['prestored'])} seeds: prestored "
-                        f"{[round(a, 4) for a in mean['prestored']]}, online "
-                        f"{[round(a, 4) for a in mean['online']]}")
+        per_seed = {m: _seed_accuracies(rd, m, True, hi) for m in ("prestored", "online")}
+        if all(per_seed.values()):  # runs.extra_seeds: compare the means over seeds
+            ap, ao = (sum(v) / len(v) for v in per_seed.values())
+            how += f", {_seed_text(per_seed)}"
         ok_t = tp <= to / 3
         ok_a = ap is not None and ao is not None and ap >= ao - 0.01
         out.append({"check": "prestored_time_le_third_of_online", "pass": ok_t,
@@ -448,9 +457,15 @@ def _checks(rd: RunDir) -> list[dict[str, Any]]:
                     "detail": f"prestored {_fmt(ap)} vs online {_fmt(ao)} ({how})"})
     a_ad = _acc(acc, "prestored", "awgn", lo)
     a_na = _acc(acc, "prestored-nonadaptive", "awgn", lo)
+    per_seed = {"adaptive": _seed_accuracies(rd, "prestored", True, lo),
+                "non-adaptive": _seed_accuracies(rd, "prestored", False, lo)}
+    how = ""
+    if all(per_seed.values()):
+        a_ad, a_na = (sum(v) / len(v) for v in per_seed.values())
+        how = f" ({_seed_text(per_seed)})"
     if a_ad is not None and a_na is not None:
         out.append({"check": f"adaptive_ge_nonadaptive_at_{lo:g}dB_awgn", "pass": a_ad >= a_na,
-                    "detail": f"adaptive {a_ad:.4f} vs non-adaptive {a_na:.4f}"})
+                    "detail": f"adaptive {a_ad:.4f} vs non-adaptive {a_na:.4f}{how}"})
     fr = Results.load(rd.results / "accuracy-vs-fraction.json")
     fractions = sorted({r["fraction"] for r in fr.records})
     if fractions:
