@@ -88,8 +88,9 @@ class RunsSection(StrictModel):
         default_factory=lambda: ["prestored", "scratch"])
     extra_seeds: list[int] = Field(
         default_factory=list,
-        description="more seeds (init, data order, SNR draws) for the prestored and online "
-                    "students; the prestored-vs-online accuracy check then compares their means")
+        description="more seeds (init, data order, SNR draws) for the prestored, online and "
+                    "non-adaptive students; the prestored-vs-online and adaptive-vs-non-adaptive "
+                    "checks then compare means over seeds")
 
     @model_validator(mode="after")
     def _fractions(self) -> RunsSection:
@@ -355,21 +356,25 @@ def evaluate(cfg: LTSCConfig, rd: RunDir, snr_db: list[float], channel: str | No
                         fraction=v["fraction"], accuracy=m["accuracy"], active=m["active"])
     awgn = build_link(ChannelConfig(name="awgn")).to(device)
     seeds = Results(SYSTEM, "accuracy-vs-seed", meta={"channel": "awgn"})
+    done: dict[tuple[str, float], float] = {}  # the fraction and seed checks share evaluations
 
-    def awgn_accuracy(s: TaskStudent, snr: float) -> float:
-        return student_accuracy(s, awgn, test_ds, snr, batch_size=cfg.eval.batch_size,
-                                seed=cfg.seed + 1, repeats=cfg.eval.repeats,
-                                device=device)["accuracy"]
+    def awgn_accuracy(v: dict[str, Any], s: TaskStudent, snr: float) -> float:
+        key = (v["name"], float(snr))
+        if key not in done:
+            done[key] = student_accuracy(s, awgn, test_ds, snr, batch_size=cfg.eval.batch_size,
+                                         seed=cfg.seed + 1, repeats=cfg.eval.repeats,
+                                         device=device)["accuracy"]
+        return done[key]
 
     for v, s in students.values():
         if (v["adaptive"] and v["seed"] == cfg.seed
                 and v["method"] in cfg.runs.fraction_methods):
             frac.add(method=v["method"], fraction=v["fraction"], snr_db=cfg.eval.check_snr_db,
-                     channel="awgn", accuracy=awgn_accuracy(s, cfg.eval.check_snr_db))
+                     channel="awgn", accuracy=awgn_accuracy(v, s, cfg.eval.check_snr_db))
         if cfg.runs.extra_seeds and v["fraction"] == cfg.fraction and v["method"] != "scratch":
             for snr in dict.fromkeys((cfg.eval.check_snr_db, cfg.eval.low_snr_db)):
                 seeds.add(method=v["method"], adaptive=v["adaptive"], seed=v["seed"],
-                          snr_db=float(snr), accuracy=awgn_accuracy(s, snr))
+                          snr_db=float(snr), accuracy=awgn_accuracy(v, s, snr))
     res.save(path)
     frac.save(rd.results / "accuracy-vs-fraction.json")
     if seeds.records:

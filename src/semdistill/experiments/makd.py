@@ -112,8 +112,12 @@ def _grid(path: Path, rows: list[torch.Tensor], labels: list[str]) -> Path:
 
 
 def run_subject(cfg: MAKDExperimentConfig, run_dir: RunDir, subject: dict[str, str],
-                scorer: ConsistencyScorer, encoder: Any, results: Results) -> dict[str, Any]:
-    """All methods × budgets for one subject; appends records, returns grid material."""
+                scorer: ConsistencyScorer, encoder: Any, results: Results,
+                base_edge: EdgeLDM) -> dict[str, Any]:
+    """All methods × budgets for one subject; appends records, returns grid material.
+
+    ``base_edge`` is the unaligned edge, never modified here (each method loads its own copy).
+    """
     from semdistill.generative.world import subject_prompts
 
     cloud = build_generator(cfg.cloud)
@@ -130,10 +134,9 @@ def run_subject(cfg: MAKDExperimentConfig, run_dir: RunDir, subject: dict[str, s
     intended = cloud.attrs(eval_p, eval_s) if hasattr(cloud, "attrs") else [subject] * len(eval_p)
     grids: dict[str, torch.Tensor] = {"cloud": reference[: cfg.grid_images]}
     tag = name.replace(" ", "-")
-    through_vae = _load_edge(cfg)
     ceilings = {"cloud": scorer.score(reference, reference)["consistency"],
                 "cloud_through_edge_vae": scorer.score(
-                    through_vae.decode_latents(through_vae.encode_images(reference)),
+                    base_edge.decode_latents(base_edge.encode_images(reference)),
                     reference)["consistency"]}
     for method in cfg.methods:
         budgets = [0] if not any(METHODS.get(method)) else cfg.budgets
@@ -253,9 +256,10 @@ def run(cfg: MAKDExperimentConfig, run_dir: RunDir) -> dict[str, Any]:
         models.setdefault("world-encoder", cfg.metrics.world_encoder)
     scorer = ConsistencyScorer.build(cfg.metrics.embedders, models, device=cfg.edge.device)
     results = Results("makd", "consistency")
-    grids = [run_subject(cfg, run_dir, s, scorer, encoder, results) for s in cfg.subjects]
-    edge = _load_edge(cfg)
-    unet_params = sum(p.numel() for p in edge.unet.parameters())
+    base_edge = _load_edge(cfg)
+    grids = [run_subject(cfg, run_dir, s, scorer, encoder, results, base_edge)
+             for s in cfg.subjects]
+    unet_params = sum(p.numel() for p in base_edge.unet.parameters())
     makd_rows = [r for r in results.records if r["method"] == "makd" and "params" in r]
     frac = max((r["params"] for r in makd_rows), default=0) / unet_params
     results.meta = {

@@ -133,8 +133,8 @@ class RobustnessAugment(StrictModel):
     """Perturbations a judge of generated images must ignore (applied per sample in training).
 
     Without them the encoder reads pixel-level detail: it calls a VAE reconstruction of a
-    square (MSE 7e-4, visually identical) a heart, and additive noise of σ = 0.05 drops its
-    shape accuracy on real images from 100% to 30%. A judge of a generator's or a codec's
+    square (MSE 7e-4, visually identical) a heart, and additive noise of σ = 0.05 dropped its
+    shape accuracy on real test images from 99% to 29%. A judge of a generator's or a codec's
     output must not mistake such artifacts for content.
     """
 
