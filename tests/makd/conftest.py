@@ -16,6 +16,11 @@ TINY = EdgeArch(image_size=16, vae_channels=[8, 8], unet_channels=[16, 16], norm
 
 
 @pytest.fixture
+def tiny_arch() -> EdgeArch:
+    return TINY
+
+
+@pytest.fixture
 def tiny_edge() -> EdgeLDM:
     torch.manual_seed(0)
     return EdgeLDM.build(TINY, WORDS, steps=2, guidance=2.0)

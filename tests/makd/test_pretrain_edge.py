@@ -5,28 +5,29 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import TINY
 from semdistill.config import ConfigError, TrainConfig
-from semdistill.generative.edge import EdgeLDM
+from semdistill.generative.edge import EdgeArch, EdgeLDM
 from semdistill.generative.pretrain_edge import EdgePretrainConfig, pretrain_edge
 from semdistill.generative.world import render_world
 from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads
 
 
-def _cfg(**kw) -> EdgePretrainConfig:
+@pytest.fixture
+def cfg(tiny_arch: EdgeArch):
+    """Factory of tiny `EdgePretrainConfig`s (2 steps per stage); keywords override."""
     step = TrainConfig(steps=2, batch_size=8, log_every=1, checkpoint_every=100)
-    return EdgePretrainConfig(arch=TINY, train_size=32, vae=step, unet=step, sample_steps=2,
-                              eval_samples=8, **kw)
+    return lambda **kw: EdgePretrainConfig(arch=tiny_arch, train_size=32, vae=step, unet=step, sample_steps=2,
+                                           eval_samples=8, **kw)
 
 
 def _state(m: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in m.state_dict().items()}
 
 
-def test_pretrain_then_continue_keeps_the_vae_and_trains_the_denoiser(tmp_path):
+def test_pretrain_then_continue_keeps_the_vae_and_trains_the_denoiser(tmp_path, cfg):
     heads = categorical_heads(render_world("train", 64, 16, 0, ["flat"]).attrs)
     judge = WorldEncoder(heads, width=4, dim=8).eval()
-    summary = pretrain_edge(_cfg(), tmp_path / "m1", tmp_path / "w1", encoder=judge)
+    summary = pretrain_edge(cfg(), tmp_path / "m1", tmp_path / "w1", encoder=judge)
     for key in ("seen_accuracy", "reconstruction_accuracy"):  # samples, and their VAE ceiling
         assert set(summary[key]) == set(heads) and all(0 <= v <= 1 for v in summary[key].values())
     first = EdgeLDM.from_pretrained(tmp_path / "m1")
@@ -34,7 +35,7 @@ def test_pretrain_then_continue_keeps_the_vae_and_trains_the_denoiser(tmp_path):
     assert first.scaling_factor == pytest.approx(summary["scaling_factor"])
     assert first.generate(["a small red circle on a white background"], [0]).shape == (1, 3, 16, 16)
 
-    pretrain_edge(_cfg(init_from=str(tmp_path / "m1")), tmp_path / "m2", tmp_path / "w2")
+    pretrain_edge(cfg(init_from=str(tmp_path / "m1")), tmp_path / "m2", tmp_path / "w2")
     second = EdgeLDM.from_pretrained(tmp_path / "m2")
     vae1, vae2 = _state(first.vae), _state(second.vae)
     assert all(torch.equal(vae1[k], vae2[k]) for k in vae1)
@@ -44,6 +45,6 @@ def test_pretrain_then_continue_keeps_the_vae_and_trains_the_denoiser(tmp_path):
     assert not (tmp_path / "w2" / "vae").exists()
 
 
-def test_continuing_a_model_of_another_world_is_refused(tmp_path, saved_edge):
+def test_continuing_a_model_of_another_world_is_refused(tmp_path, saved_edge, cfg):
     with pytest.raises(ConfigError, match="another world"):
-        pretrain_edge(_cfg(init_from=str(saved_edge)), tmp_path / "m", tmp_path / "w")
+        pretrain_edge(cfg(init_from=str(saved_edge)), tmp_path / "m", tmp_path / "w")
