@@ -1,8 +1,13 @@
 """VGSA group switching, the variable-rate codec, the commitment loss and the STE gradient."""
 
+import math
+import typing
+
+import pytest
 import torch
 
 from semdistill.models.latent_jscc import (
+    DISTORTIONS,
     LatentJSCC,
     LatentJSCCConfig,
     jscc_loss,
@@ -90,6 +95,39 @@ def test_commitment_loss_and_straight_through_gradient():
     # gradient of |s - sg(q)|² / N is 2 (s - q) / N: it pulls s to its nearest point
     q = codec.quantize(s.detach(), mask)
     torch.testing.assert_close(s.grad, 2 * (s.detach() - q) / 32, rtol=1e-4, atol=1e-6)
+
+
+def test_every_configurable_distortion_is_registered():
+    field = LatentJSCCConfig.model_fields["distortion"].annotation
+    assert set(typing.get_args(field)) == set(DISTORTIONS)
+    with pytest.raises(ValueError, match="unknown distortion"):
+        jscc_loss(torch.zeros(1, 2), torch.zeros(1, 2), torch.zeros(1, 1, dtype=torch.complex64),
+                  torch.zeros(1, 1, dtype=torch.complex64), torch.ones(1, 1), distortion="l1")
+
+
+def test_log_mse_counts_every_sample_by_its_relative_error():
+    torch.manual_seed(5)
+    z = torch.randn(4, 2, 3, 3)
+    err = torch.randn(4, 2, 3, 3) * torch.tensor([0.05, 0.3, 1.0, 3.0])[:, None, None, None]
+    s = torch.zeros(4, 2, dtype=torch.complex64)
+    mask = torch.ones(4, 2)
+
+    def log_mse(e: torch.Tensor) -> torch.Tensor:
+        return jscc_loss(z, z + e, s, s, mask, beta=0.0, distortion="log_mse")["loss"]
+
+    per = err.square().flatten(1).mean(1)
+    torch.testing.assert_close(log_mse(err), torch.log(per + 1e-6).mean())
+    # scaling one sample's error by c adds ln(c²)/B, whatever that sample's size: the small
+    # error of a good condition weighs as much as the large error of a bad one
+    for b in (0, 3):
+        scaled = err.clone()
+        scaled[b] *= 2.0
+        assert float(log_mse(scaled) - log_mse(err)) == pytest.approx(math.log(4) / 4, rel=1e-3)
+    # with the batch MSE, the same scaling of the smallest error is invisible next to the largest
+    mse = jscc_loss(z, z + err, s, s, mask, beta=0.0)["loss"]
+    scaled = err.clone()
+    scaled[0] *= 2.0
+    assert float(jscc_loss(z, z + scaled, s, s, mask, beta=0.0)["loss"] - mse) < 1e-3 * float(mse)
 
 
 def test_codec_trains_end_to_end():

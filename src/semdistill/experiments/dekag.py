@@ -262,15 +262,16 @@ def trainable_count(model: nn.Module, base_params: int) -> dict[str, Any]:
     return {"trainable": n, "base_params": base_params, "fraction": n / base_params}
 
 
-def _random_conditions(b: int, num_rates: int, snr: SNRRange, device: torch.device
-                       ) -> tuple[torch.Tensor, torch.Tensor]:
+def random_conditions(b: int, num_rates: int, snr: SNRRange, device: torch.device
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A training condition per sample: rate index ``(b,)`` uniform, SNR ``(b,)`` dB uniform."""
     r = torch.randint(0, num_rates, (b,), device=device)
     s = torch.rand(b, device=device) * (snr.high - snr.low) + snr.low
     return r, s
 
 
 def train_codec(model: nn.Module, latents: torch.Tensor, train: TrainConfig, run_dir: RunDir,
-                tag: str, seed: int, beta: float,
+                tag: str, seed: int, codec: LatentJSCCConfig,
                 condition: Callable[[int, torch.device], tuple[torch.Tensor, torch.Tensor]],
                 fingerprint: str) -> dict[str, Any]:
     """Train ``model`` (its trainable params) on ``latents`` through the shared Trainer."""
@@ -287,7 +288,7 @@ def train_codec(model: nn.Module, latents: torch.Tensor, train: TrainConfig, run
         z = batch["z"]
         r, s = condition(z.shape[0], z.device)
         out = mods["codec"](z, r, s)
-        return jscc_loss(z, out.z_hat, out.s, out.s_q, out.mask, beta)
+        return jscc_loss(z, out.z_hat, out.s, out.s_q, out.mask, codec.beta, codec.distortion)
 
     summary = trainer.fit(batch_fn, step_fn)
     model.eval()
@@ -515,7 +516,8 @@ def build_report(run_dir: RunDir) -> Path:
     return rep.save(run_dir.report_path)
 
 
-def _scorer(cfg: DekagConfig) -> ConsistencyScorer | None:
+def consistency_scorer(cfg: DekagConfig) -> ConsistencyScorer | None:
+    """The config's consistency embedders (None when it names none)."""
     if not cfg.metrics.embedders:
         return None
     models = dict(cfg.metrics.models)
@@ -538,7 +540,7 @@ def train_all(cfg: DekagConfig, run_dir: RunDir, data: Mapping[str, Any]
     base = LatentJSCC(latent_shape, cfg.codec)
     nominal_rate = base.num_rates - 1
     base_info = train_codec(
-        base, data["base"], cfg.base_train, run_dir, "base", cfg.seed, cfg.codec.beta,
+        base, data["base"], cfg.base_train, run_dir, "base", cfg.seed, cfg.codec,
         lambda b, dev: (torch.full((b,), nominal_rate, device=dev),
                         torch.full((b,), cfg.eval.nominal_snr_db, device=dev)),
         _fingerprint(cfg, "base"))
@@ -553,8 +555,8 @@ def train_all(cfg: DekagConfig, run_dir: RunDir, data: Mapping[str, Any]
         model = METHOD_BUILDERS.get(name)(base, cfg)
         counts[name] = trainable_count(model, base_params)
         info[name] = train_codec(
-            model, data["train"], cfg.adapt_train, run_dir, name, cfg.seed, cfg.codec.beta,
-            lambda b, dev: _random_conditions(b, base.num_rates, snr, dev),
+            model, data["train"], cfg.adapt_train, run_dir, name, cfg.seed, cfg.codec,
+            lambda b, dev: random_conditions(b, base.num_rates, snr, dev),
             _fingerprint(cfg, name))
         if isinstance(model, CALAModel):
             model.save_adapters(run_dir.path / "adapters" / f"{name}.safetensors")
@@ -583,7 +585,7 @@ def _evaluate_into(cfg: DekagConfig, run_dir: RunDir, models: Mapping[str, nn.Mo
                    data: Mapping[str, Any], snr_list: list[float], channel: str,
                    extra_meta: Mapping[str, Any]) -> tuple[Results, Results]:
     edge = load_edge(cfg.edge)
-    scorer = _scorer(cfg)
+    scorer = consistency_scorer(cfg)
     grid = Results("dekag", "dekag-grid")
     samples = evaluate_grid(models, edge, data, cfg, scorer, snr_list, grid, channel)
     refs = Results("dekag", "dekag-bytes")

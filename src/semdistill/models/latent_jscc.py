@@ -13,11 +13,14 @@ Pipeline of :meth:`LatentJSCC.forward` for latents ``z`` ``(B, C, h, w)``, a per
 5. the receiver zero-fills symbols ``K_r … K_max − 1`` and the decoder, told ``r`` (one-hot
    concatenated to its input), maps ``(B, 2·K_max + R)`` reals back to latents ``(B, C, h, w)``.
 
-The loss :func:`jscc_loss` is latent MSE + β · commitment ``|s − sg(ŝ)|²`` (a pure function).
+The loss :func:`jscc_loss` is a latent distortion + β · commitment ``|s − sg(ŝ)|²`` (a pure
+function). The distortion is the batch MSE (the paper's reading) or the mean per-sample log-MSE
+(:data:`DISTORTIONS`), which weighs every sample by its relative error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,9 +32,26 @@ from torch import nn
 from semdistill.channels import Link, build_channel, complex_to_real, get_constellation
 from semdistill.channels.config import ChannelConfig
 from semdistill.config import StrictModel
+from semdistill.metrics.image import mse_per_sample
 
 #: floor on the measured symbol power before normalizing.
 _EPS = 1e-12
+#: floor on a sample's MSE inside the log-MSE distortion (a perfect sample has a finite loss).
+_LOG_MSE_FLOOR = 1e-6
+
+
+def _log_mse(z_hat: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    return torch.log(mse_per_sample(z_hat, z) + _LOG_MSE_FLOOR).mean()
+
+
+#: latent distortions ``(z_hat, z) -> scalar``: ``"mse"`` is the batch MSE; ``"log_mse"`` is the
+#: mean over samples of ln(MSE_b + 1e-6), i.e. it maximizes the mean per-sample PSNR, so a sample
+#: at 20 dB SNR counts as much as one at −5 dB (with ``"mse"`` the large errors of the
+#: low-rate, low-SNR samples dominate the gradient).
+DISTORTIONS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "mse": F.mse_loss,
+    "log_mse": _log_mse,
+}
 
 
 def _default_channel() -> ChannelConfig:
@@ -51,6 +71,7 @@ class LatentJSCCConfig(StrictModel):
         quantize: ``"hard"`` (nearest point, straight-through), ``"soft"`` or ``"none"``.
         soft_temperature: temperature of the ``"soft"`` quantizer (symbol-energy units).
         beta: weight of the commitment term.
+        distortion: the latent distortion of the loss, a key of :data:`DISTORTIONS`.
         channel: the physical channel (correlated Rayleigh block fading + MMSE by default).
     """
 
@@ -62,6 +83,7 @@ class LatentJSCCConfig(StrictModel):
     quantize: Literal["hard", "soft", "none"] = "hard"
     soft_temperature: float = Field(0.05, gt=0)
     beta: float = Field(0.25, ge=0)
+    distortion: Literal["mse", "log_mse"] = "mse"
     channel: ChannelConfig = Field(default_factory=_default_channel)
 
     @model_validator(mode="after")
@@ -242,20 +264,25 @@ class LatentJSCC(nn.Module):
 
 
 def jscc_loss(z: torch.Tensor, z_hat: torch.Tensor, s: torch.Tensor, s_q: torch.Tensor,
-              mask: torch.Tensor, beta: float = 0.25) -> dict[str, torch.Tensor]:
-    """Latent MSE + β · commitment (pure function).
+              mask: torch.Tensor, beta: float = 0.25, distortion: str = "mse"
+              ) -> dict[str, torch.Tensor]:
+    """Latent distortion + β · commitment (pure function).
 
     Args:
         z, z_hat: target and reconstructed latents ``(B, C, h, w)``.
         s: encoder symbols ``(B, K)`` complex; s_q: their quantized values ``(B, K)``.
         mask: ``(B, K)`` 1 for sent symbols (the commitment is averaged over them).
         beta: commitment weight.
+        distortion: a key of :data:`DISTORTIONS` (``"mse"`` or ``"log_mse"``).
 
     Returns:
-        ``{"loss", "mse", "commitment"}``: ``commitment = mean_sent |s − sg(s_q)|²``; the
-        stop-gradient means it only pulls the encoder towards the constellation.
+        ``{"loss", "mse", "commitment"}``: ``loss = distortion + β · commitment`` with
+        ``commitment = mean_sent |s − sg(s_q)|²``; the stop-gradient means it only pulls the
+        encoder towards the constellation. ``mse`` is the batch MSE whatever the distortion.
     """
-    mse = F.mse_loss(z_hat, z)
+    if distortion not in DISTORTIONS:
+        raise ValueError(f"unknown distortion {distortion!r}; choose from {sorted(DISTORTIONS)}")
     d2 = (s - s_q.detach()).abs().square() * mask
     commitment = d2.sum() / mask.sum().clamp_min(1.0)
-    return {"loss": mse + beta * commitment, "mse": mse, "commitment": commitment}
+    loss = DISTORTIONS[distortion](z_hat, z) + beta * commitment
+    return {"loss": loss, "mse": F.mse_loss(z_hat, z).detach(), "commitment": commitment}
