@@ -1,0 +1,41 @@
+"""The dekag report's required-result lines, on hand-made grids (no training)."""
+
+from semdistill.experiments.dekag import checks
+from semdistill.experiments.results import Results
+
+JPEG = {"reference": "edge image, JPEG q75", "bytes": 760.0, "consistency": 0.70}
+
+
+def _grid(psnr: dict[str, float], consistency: dict[str, float]) -> Results:
+    grid = Results("dekag", "grid")
+    for method, p in psnr.items():
+        for snr in (0.0, 20.0):
+            grid.add(method=method, rate=0, symbols=128, snr_db=snr, bytes=100.0,
+                     psnr=p + snr / 10, latent_psnr=p, consistency=consistency[method] - 0.1
+                     + snr / 200)
+    return grid
+
+
+def _checks(grid: Results) -> list[str]:
+    refs = Results("dekag", "bytes")
+    refs.add(**JPEG)
+    return checks(grid, refs, {"low_snr_db": 0.0, "min_gain_db": 6.5})
+
+
+def test_gain_line_names_the_full_fine_tuning_upper_bound():
+    lines = _checks(_grid({"base": 20.0, "cala": 24.0, "full_ft": 25.5},
+                          {"base": 0.5, "cala": 0.6, "full_ft": 0.75}))
+    gain = next(x for x in lines if x.startswith("CALA image PSNR"))
+    assert "gain +4.00 dB" in gain and "FAIL" in gain
+    assert "full fine-tuning (the upper bound) gains +5.50 dB" in gain
+    jpeg = next(x for x in lines if x.startswith("bytes vs edge image"))
+    # CALA peaks at 0.6 < 0.70: FAIL, and the line says that full fine-tuning gets there
+    assert "best CALA 0.6000" in jpeg and "FAIL" in jpeg
+    assert "full fine-tuning reaches 0.7500 at 100.0 B/image" in jpeg
+
+
+def test_bytes_line_passes_when_cala_reaches_jpeg_with_fewer_bytes():
+    lines = _checks(_grid({"base": 20.0, "cala": 27.0}, {"base": 0.5, "cala": 0.72}))
+    assert any("gain +7.00 dB" in x and "PASS" in x and "upper bound" not in x for x in lines)
+    jpeg = next(x for x in lines if x.startswith("bytes vs edge image"))
+    assert "CALA sends 100.0 B/image" in jpeg and jpeg.endswith("PASS")
