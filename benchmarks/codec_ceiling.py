@@ -71,7 +71,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     _, cfg = load_config_file(args.run / "config.yaml")
-    assert isinstance(cfg, DekagConfig), f"{args.run} is not a dekag run"
+    if not isinstance(cfg, DekagConfig):
+        raise SystemExit(f"{args.run} is not a dekag run (system: {cfg.system})")
     data = build_datasets(cfg, RunDir.open(args.run))
     edge, scorer = load_edge(cfg.edge), consistency_scorer(cfg)
     if scorer is None:
