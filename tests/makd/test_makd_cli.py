@@ -29,6 +29,7 @@ def test_makd_tiny_run_writes_report_results_and_plots(saved_edge, tmp_path):
     report = (run / "report.md").read_text()
     assert "Required results (measured)" in report and "world-encoder" in report
     assert "Reference points" in report
+    assert "| steps | none | metaword | lora | makd | best |" in report  # budgets 2 and 4
     res = Results.load(run / "results" / "consistency.json")
     methods = {r["method"] for r in res.records}
     assert methods == {"none", "metaword", "lora", "makd"}

@@ -235,6 +235,12 @@ def build_report(run_dir: RunDir) -> Path:
                       f"({meta.get('deliverable_bytes')} bytes; required < 1%): "
                       f"{'PASS' if frac < 0.01 else 'FAIL'}")
     rep.section("Required results (measured)").bullets(checks or ["(no MAKD rows)"])
+    by_budget = []
+    for step in sorted({r["step"] for r in results.records if r["step"] > 0}):
+        at = {m: d["consistency"] for m, d in _final(results, step).items()}
+        by_budget.append({"steps": step, **at, "best": max(at, key=at.__getitem__)})
+    if len(by_budget) > 1:
+        rep.section("Consistency at every step budget (mean over subjects)").table(by_budget)
     rep.section("Consistency and attribute accuracy vs distillation steps")
     for y in ["consistency", *metric_names, "acc_shape", "acc_color", "acc_style"]:
         if (run_dir.plots / f"{y}-vs-steps.png").is_file():
