@@ -39,18 +39,13 @@ _EPS = 1e-12
 #: floor on a sample's MSE inside the log-MSE distortion (a perfect sample has a finite loss).
 _LOG_MSE_FLOOR = 1e-6
 
-
-def _log_mse(z_hat: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    return torch.log(mse_per_sample(z_hat, z) + _LOG_MSE_FLOOR).mean()
-
-
-#: latent distortions ``(z_hat, z) -> scalar``: ``"mse"`` is the batch MSE; ``"log_mse"`` is the
-#: mean over samples of ln(MSE_b + 1e-6), i.e. it maximizes the mean per-sample PSNR, so a sample
-#: at 20 dB SNR counts as much as one at −5 dB (with ``"mse"`` the large errors of the
-#: low-rate, low-SNR samples dominate the gradient).
-DISTORTIONS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "mse": F.mse_loss,
-    "log_mse": _log_mse,
+#: latent distortions, from the per-sample MSE ``(B,)`` to a scalar: ``"mse"`` is their mean (the
+#: batch MSE); ``"log_mse"`` is the mean of ln(MSE_b + 1e-6), i.e. it maximizes the mean
+#: per-sample PSNR, so a sample at 20 dB SNR counts as much as one at −5 dB (with ``"mse"`` the
+#: large errors of the low-rate, low-SNR samples dominate the gradient).
+DISTORTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "mse": torch.mean,
+    "log_mse": lambda per_sample: torch.log(per_sample + _LOG_MSE_FLOOR).mean(),
 }
 
 
@@ -282,7 +277,8 @@ def jscc_loss(z: torch.Tensor, z_hat: torch.Tensor, s: torch.Tensor, s_q: torch.
     """
     if distortion not in DISTORTIONS:
         raise ValueError(f"unknown distortion {distortion!r}; choose from {sorted(DISTORTIONS)}")
+    per_sample = mse_per_sample(z_hat, z)
     d2 = (s - s_q.detach()).abs().square() * mask
     commitment = d2.sum() / mask.sum().clamp_min(1.0)
-    loss = DISTORTIONS[distortion](z_hat, z) + beta * commitment
-    return {"loss": loss, "mse": F.mse_loss(z_hat, z).detach(), "commitment": commitment}
+    loss = DISTORTIONS[distortion](per_sample) + beta * commitment
+    return {"loss": loss, "mse": per_sample.mean(), "commitment": commitment}
