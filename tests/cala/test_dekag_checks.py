@@ -1,7 +1,13 @@
-"""The dekag report's required-result lines, on hand-made grids (no training)."""
+"""The dekag report's required-result lines on hand-made grids, and the checkpoint fingerprint."""
 
-from semdistill.experiments.dekag import checks
+import json
+from pathlib import Path
+
+from semdistill.experiments.dekag import _fingerprint, checks
+from semdistill.experiments.registry import load_config_file
 from semdistill.experiments.results import Results
+
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "dekag" / "shapes.yaml"
 
 JPEG = {"reference": "edge image, JPEG q75", "bytes": 760.0, "consistency": 0.70}
 
@@ -39,3 +45,12 @@ def test_bytes_line_passes_when_cala_reaches_jpeg_with_fewer_bytes():
     assert any("gain +7.00 dB" in x and "PASS" in x and "upper bound" not in x for x in lines)
     jpeg = next(x for x in lines if x.startswith("bytes vs edge image"))
     assert "CALA sends 100.0 B/image" in jpeg and jpeg.endswith("PASS")
+
+
+def test_fingerprint_of_an_mse_codec_matches_runs_made_before_the_distortion_option():
+    _, mse = load_config_file(CONFIG, ["codec.distortion=mse"])
+    _, log = load_config_file(CONFIG, ["codec.distortion=log_mse"])
+    old = json.loads(_fingerprint(mse, "base"))
+    assert "distortion" not in old["codec"]  # the dump of a run made before the option
+    assert json.loads(_fingerprint(log, "base"))["codec"]["distortion"] == "log_mse"
+    assert _fingerprint(mse, "base") != _fingerprint(log, "base")
