@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,8 @@ from semdistill.generative.edge import EdgeArch, EdgeLDM  # noqa: E402
 from semdistill.generative.world import caption_words, render_world  # noqa: E402
 from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads  # noqa: E402
 
-CONFIG = Path(__file__).resolve().parents[2] / "configs" / "dekag" / "tiny.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "configs" / "dekag" / "tiny.yaml"
 TINY = EdgeArch(image_size=16, vae_channels=[8, 8], unet_channels=[16, 16], norm_groups=4,
                 text_hidden=16, text_layers=1, text_heads=2, attention_head_dim=4, max_length=16)
 
@@ -47,3 +50,10 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tmp_path):
     assert (run / "adapters" / "cala.safetensors").is_file()
     assert (run / "makd" / "deliverable.safetensors").is_file()
     assert "Required results (measured)" in (run / "report.md").read_text()
+    # the codec-ceiling benchmark runs on this run's config and cached latents
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "codec_ceiling.py"), str(run),
+                          "--steps", "2"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for row in ("| 2× average-pool blur |", "| alone at the best condition |",
+                "| random conditions, log_mse |"):
+        assert row in out.stdout
