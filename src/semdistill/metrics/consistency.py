@@ -24,8 +24,6 @@ from torch import nn
 from semdistill.generative.errors import load_or_explain
 from semdistill.registry import Registry
 
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 DEFAULT_MODELS = {"dino": "facebook/dino-vits16", "clip": "openai/clip-vit-base-patch32"}
 
 #: (B, 3, H, W) images in [0, 1] → (B, D) embeddings
@@ -62,13 +60,14 @@ def dino_embedder(model: str | Path = DEFAULT_MODELS["dino"], device: str = "cpu
                   batch_size: int = 32) -> Embedder:
     """CLS embedding of a DINO ViT (``transformers.ViTModel``)."""
     from transformers import ViTModel
+    from transformers.utils.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
     net = load_or_explain(lambda: ViTModel.from_pretrained(str(model), add_pooling_layer=False),
                           model, "DINO model").to(device).eval()
     size = int(net.config.image_size)
-    return _batched(lambda x: net(pixel_values=_preprocess(x.to(device), size, IMAGENET_MEAN,
-                                                           IMAGENET_STD)).last_hidden_state[:, 0],
-                    batch_size)
+    mean, std = IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+    return _batched(lambda x: net(pixel_values=_preprocess(x.to(device), size, mean, std)
+                                  ).last_hidden_state[:, 0], batch_size)
 
 
 @EMBEDDERS.register("clip")
@@ -76,12 +75,14 @@ def clip_embedder(model: str | Path = DEFAULT_MODELS["clip"], device: str = "cpu
                   batch_size: int = 32) -> Embedder:
     """Projected image embedding of CLIP (``CLIPVisionModelWithProjection``)."""
     from transformers import CLIPVisionModelWithProjection
+    from transformers.utils.constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
     net = load_or_explain(lambda: CLIPVisionModelWithProjection.from_pretrained(str(model)),
                           model, "CLIP model").to(device).eval()
     size = int(net.config.image_size)
-    return _batched(lambda x: net(pixel_values=_preprocess(x.to(device), size, CLIP_MEAN,
-                                                           CLIP_STD)).image_embeds, batch_size)
+    mean, std = OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+    return _batched(lambda x: net(pixel_values=_preprocess(x.to(device), size, mean, std)
+                                  ).image_embeds, batch_size)
 
 
 @EMBEDDERS.register("world-encoder")

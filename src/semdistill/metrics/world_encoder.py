@@ -164,10 +164,15 @@ def robustness_perturb(images: torch.Tensor, aug: RobustnessAugment,
     """(B, 3, H, W) in [0, 1] → same shape: each chosen image gets a blur of random σ
     ∈ [0, blur_sigma] and additive noise of random std ∈ [0, noise_std], then is clipped."""
     u = torch.rand(len(images), 3, generator=generator)
-    noise = torch.randn(images.shape, generator=generator)
-    out = gaussian_blur(images, u[:, 1] * aug.blur_sigma)
-    out = (out + noise * (u[:, 2] * aug.noise_std)[:, None, None, None]).clamp(0, 1)
-    return torch.where((u[:, 0] < aug.prob)[:, None, None, None], out, images)
+    noise = torch.randn(images.shape, generator=generator)  # drawn for all: same stream
+    sel = (u[:, 0] < aug.prob).nonzero().squeeze(1)          # only the chosen are computed
+    if len(sel) == 0:
+        return images
+    out = images.clone()
+    blurred = gaussian_blur(images[sel], u[sel, 1] * aug.blur_sigma)
+    out[sel] = (blurred + noise[sel] * (u[sel, 2] * aug.noise_std)[:, None, None, None]
+                ).clamp(0, 1)
+    return out
 
 
 def stress_accuracy(model: WorldEncoder, images: torch.Tensor, attrs: Sequence[Mapping[str, Any]],

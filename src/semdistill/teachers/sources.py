@@ -144,16 +144,17 @@ def load_hf(
 
 
 def _clip_image_config(name: str, model: Any, local_only: bool) -> PreprocessConfig:
-    size = int(model.config.vision_config.image_size)
-    mean, std = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
-    try:
-        from transformers import CLIPImageProcessor
+    """The checkpoint's image processor settings; CLIP's published mean/std (transformers'
+    constants) when the checkpoint has no ``preprocessor_config.json``."""
+    from transformers import CLIPImageProcessor
+    from transformers.utils.constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
+    size = int(model.config.vision_config.image_size)
+    try:
         proc = CLIPImageProcessor.from_pretrained(name, local_files_only=local_only)
-        mean, std = tuple(proc.image_mean), tuple(proc.image_std)
     except (OSError, ValueError):
-        pass  # no preprocessor_config.json: CLIP's published constants
-    return PreprocessConfig(size, mean, std, "bicubic")
+        return PreprocessConfig(size, tuple(OPENAI_CLIP_MEAN), tuple(OPENAI_CLIP_STD), "bicubic")
+    return PreprocessConfig(size, tuple(proc.image_mean), tuple(proc.image_std), "bicubic")
 
 
 # ---- local directories ------------------------------------------------------------------------
