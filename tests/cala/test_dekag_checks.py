@@ -54,3 +54,32 @@ def test_fingerprint_of_an_mse_codec_matches_runs_made_before_the_distortion_opt
     assert "distortion" not in old["codec"]  # the dump of a run made before the option
     assert json.loads(_fingerprint(log, "base"))["codec"]["distortion"] == "log_mse"
     assert _fingerprint(mse, "base") != _fingerprint(log, "base")
+
+
+def _sweep(refs: Results, points: dict[int, tuple[float, float]]) -> None:
+    for q, (b, c) in points.items():
+        refs.add(reference=f"edge image, JPEG q{q}", quality=q, bytes=b, scan_bytes=b - 600,
+                 consistency=c)
+
+
+def test_rate_matched_line_names_the_cheapest_jpeg_quality_that_reaches_cala():
+    grid = _grid({"base": 20.0, "cala": 24.0}, {"base": 0.5, "cala": 0.6})  # CALA best 0.60
+    refs = Results("dekag", "bytes")
+    _sweep(refs, {10: (650.0, 0.50), 50: (700.0, 0.65), 75: (760.0, 0.70), 90: (870.0, 0.75)})
+    lines = checks(grid, refs, {"low_snr_db": 0.0})
+    strict = next(x for x in lines if x.startswith("bytes vs edge image, JPEG q75"))
+    assert strict.endswith("FAIL")  # the q75 check is unchanged by the sweep
+    matched = next(x for x in lines if x.startswith("rate-matched"))
+    assert "0.6000 costs 100.0 B/image" in matched
+    assert "first reaches it at q50 (0.6500 at 700.0 B/image, 7.0× CALA's bytes" in matched
+    assert "without tables and headers, 100.0 B/image" in matched
+    assert "(q10) is 650.0 B/image" in matched
+    assert "PASS" not in matched and "FAIL" not in matched
+
+
+def test_rate_matched_line_when_no_jpeg_quality_reaches_cala():
+    grid = _grid({"base": 20.0, "cala": 24.0}, {"base": 0.5, "cala": 0.9})
+    refs = Results("dekag", "bytes")
+    _sweep(refs, {10: (650.0, 0.50), 90: (870.0, 0.75)})
+    matched = next(x for x in checks(grid, refs, {}) if x.startswith("rate-matched"))
+    assert "stays below it up to q90 (0.7500 at 870.0 B/image)" in matched

@@ -44,12 +44,18 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tmp_path):
     assert grid.meta["merge_check"] < 1e-4
     refs = Results.load(run / "results" / "dekag-bytes.json")
     assert any(r["reference"] == "edge image, JPEG q75" for r in refs.records)
+    sweep = sorted((r["quality"], r["bytes"]) for r in refs.records
+                   if r["reference"].startswith("edge image, JPEG"))
+    assert [q for q, _ in sweep] == [5, 10, 20, 30, 50, 75, 90]
+    assert [b for _, b in sweep] == sorted(b for _, b in sweep)  # JPEG grows with quality
     pngs = {p.name for p in (run / "plots").glob("*.png")}
-    assert {"cala-gain-heatmap.png", "psnr-vs-snr-rate0.png"} <= pngs
+    assert {"cala-gain-heatmap.png", "psnr-vs-snr-rate0.png", "consistency-vs-bytes.png"} <= pngs
     assert any(p.startswith("samples-") for p in pngs)
     assert (run / "adapters" / "cala.safetensors").is_file()
     assert (run / "makd" / "deliverable.safetensors").is_file()
-    assert "Required results (measured)" in (run / "report.md").read_text()
+    report = (run / "report.md").read_text()
+    assert "Required results (measured)" in report and "rate-matched reading" in report
+    assert "plots/consistency-vs-bytes.png" in report
     # the codec-ceiling benchmark runs on this run's config and cached latents
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "codec_ceiling.py"), str(run),
                           "--steps", "2"], capture_output=True, text=True, timeout=300)

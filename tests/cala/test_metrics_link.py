@@ -10,6 +10,7 @@ from semdistill.generative.link import (
     encode_jpeg,
     encode_png,
     jpeg_roundtrip,
+    jpeg_scan_bytes,
     link_bytes,
     png_sizes,
     prompt_bytes,
@@ -46,10 +47,23 @@ def test_bytes_accounting_against_png_and_jpeg():
     # PNG is lossless; JPEG q75 is lossy but close
     back = decode_image(png)
     assert torch.equal((back * 255).round(), (img * 255).round())
-    dec, sizes = jpeg_roundtrip(img[None])
-    assert sizes == [len(jpg)] and 0 < float((dec - img).abs().mean()) < 0.2
+    dec, files = jpeg_roundtrip(img[None])
+    assert files == [jpg] and 0 < float((dec - img).abs().mean()) < 0.2
     assert png_sizes(img[None]) == [len(png)]
     assert link_bytes("a red star", 128, 4) < len(jpg)
+
+
+def test_jpeg_scan_bytes_is_the_file_less_a_header_fixed_by_size_and_quality():
+    torch.manual_seed(2)
+    noisy, flat = torch.rand(3, 32, 32), torch.full((3, 32, 32), 0.5)
+    a, b = encode_jpeg(noisy, 50), encode_jpeg(flat, 50)
+    header = len(a) - jpeg_scan_bytes(a)
+    assert header == len(b) - jpeg_scan_bytes(b) > 300  # tables dominate a 32×32 file
+    assert jpeg_scan_bytes(b) < 20 < jpeg_scan_bytes(a)
+    with pytest.raises(ValueError, match="not a JPEG"):
+        jpeg_scan_bytes(encode_png(flat))
+    with pytest.raises(ValueError, match="corrupt"):
+        jpeg_scan_bytes(a[:40])
 
 
 def test_psnr_rejects_shape_mismatch():

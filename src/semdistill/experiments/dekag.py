@@ -11,7 +11,7 @@ One ``semdistill run configs/dekag/shapes.yaml`` does, in its run directory:
    latents with a random (rate, SNR) per sample, all with the same training budget;
 4. every method is evaluated over rates × SNR on held-out prompts (common channel draws):
    latent and image PSNR, SSIM, consistency of the user's images to the cloud's images, and
-   the bytes per image against PNG / JPEG (quality 75);
+   the bytes per image against PNG and JPEG (quality 75, and a quality sweep);
 5. ``results/*.json``, plots, sample grids and ``report.md`` with the required-results checks.
 """
 
@@ -23,7 +23,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import torch
 from pydantic import Field
@@ -33,6 +33,11 @@ from torch import nn
 from semdistill.channels.config import ChannelConfig
 from semdistill.config import SNRdB, SNRRange, StrictModel, TrainConfig
 from semdistill.engine import Trainer, batch_indices
+from semdistill.experiments.dekag_bytes import (
+    bytes_check,
+    plot_consistency_vs_bytes,
+    reference_records,
+)
 from semdistill.experiments.makd import EdgeSpec, MetricSpec
 from semdistill.experiments.plots import plot_metric, save_figure
 from semdistill.experiments.registry import ExperimentConfig, register_experiment
@@ -41,7 +46,7 @@ from semdistill.experiments.results import Results
 from semdistill.experiments.rundir import RunDir
 from semdistill.generative.edge import EdgeLDM, load_default_edge
 from semdistill.generative.generators import GeneratorConfig, build_generator
-from semdistill.generative.link import GenerativeLink, jpeg_roundtrip, link_bytes, png_sizes
+from semdistill.generative.link import GenerativeLink, link_bytes
 from semdistill.generative.makd import MAKDConfig, MAKDDeliverable, distill, edge_prompts
 from semdistill.metrics.consistency import ConsistencyScorer
 from semdistill.metrics.image import latent_psnr, psnr, ssim
@@ -101,6 +106,9 @@ class EvalSpec(StrictModel):
     low_snr_db: SNRdB = Field(0.0, description="'low SNR' = conditions at or below this")
     batch_size: int = Field(256, ge=1)
     grid_images: int = Field(8, ge=1)
+    jpeg_qualities: list[Annotated[int, Field(ge=1, le=95)]] = Field(
+        default_factory=lambda: [5, 10, 20, 30, 50, 75, 90],
+        description="JPEG qualities of the edge image's rate-consistency curve (q75 always)")
     min_gain_db: float = 6.5
     max_fraction: float = 0.05
 
@@ -334,30 +342,6 @@ def evaluate_grid(models: Mapping[str, nn.Module], edge: EdgeLDM, data: Mapping[
     return samples
 
 
-@torch.no_grad()
-def reference_records(edge: EdgeLDM, data: Mapping[str, Any], scorer: ConsistencyScorer | None,
-                      results: Results) -> None:
-    """Bytes and consistency of the classical alternatives (PNG / JPEG q75) and the references."""
-    z, cloud = data["test"], data["cloud_test"]
-    edge_img = edge.decode_latents(z).cpu()
-    prompts = data["test_prompts"]
-    mean_prompt = sum(len(p.encode()) for p in prompts) / len(prompts)
-    rows = {"edge image, PNG": (edge_img, png_sizes(edge_img)),
-            "cloud image, PNG": (cloud, png_sizes(cloud))}
-    for label, imgs in (("edge image", edge_img), ("cloud image", cloud)):
-        dec, sizes = jpeg_roundtrip(imgs)
-        rows[f"{label}, JPEG q75"] = (dec, sizes)
-    if data.get("unaligned_test") is not None and len(data["unaligned_test"]):
-        un = edge.decode_latents(data["unaligned_test"]).cpu()
-        rows["unaligned edge image (no G-KA), error-free"] = (un, [0] * len(un))
-    for label, (imgs, sizes) in rows.items():
-        rec = {"reference": label, "bytes": sum(sizes) / len(sizes), "prompt_bytes": mean_prompt,
-               "psnr": float(psnr(imgs, edge_img).mean())}
-        if scorer is not None:
-            rec.update(scorer.score(imgs, cloud))
-        results.add(**rec)
-
-
 # ---- report --------------------------------------------------------------------------------
 def _save_grid(path: Path, rows: list[torch.Tensor], labels: list[str], title: str) -> Path:
     import matplotlib
@@ -445,45 +429,6 @@ def checks(grid: Results, refs: Results, meta: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def bytes_check(grid: Results, refs: Results) -> list[str]:
-    """Cheapest CALA condition whose consistency to the cloud reaches JPEG's, per JPEG source."""
-    if not any("consistency" in r for r in grid.records):
-        return ["bytes vs JPEG: no consistency metric configured"]
-    out = []
-    cala = [r for r in grid.select(method="cala") if "consistency" in r]
-    full = [r for r in grid.select(method="full_ft") if "consistency" in r]
-    for label in ("edge image, JPEG q75", "cloud image, JPEG q75"):
-        ref = refs.select(reference=label)
-        if not ref:
-            continue
-        jb, jc = ref[0]["bytes"], ref[0]["consistency"]
-        ok = sorted((r for r in cala if r["consistency"] >= jc), key=lambda r: r["bytes"])
-        best = max(cala, key=lambda r: r["consistency"])
-        if ok:
-            r = ok[0]
-            out.append(f"bytes vs {label}: CALA sends {r['bytes']:.1f} B/image (K_r={r['symbols']},"
-                       f" {r['snr_db']:g} dB) at consistency {r['consistency']:.4f} ≥ JPEG "
-                       f"{jc:.4f} at {jb:.1f} B/image: "
-                       f"{'PASS' if r['bytes'] < jb else 'FAIL'}")
-        else:
-            out.append(f"bytes vs {label}: no CALA condition reaches JPEG's consistency "
-                       f"{jc:.4f} ({jb:.1f} B/image); best CALA {best['consistency']:.4f} at "
-                       f"{best['bytes']:.1f} B/image: FAIL" + _full_ft_reach(full, jc))
-    return out
-
-
-def _full_ft_reach(full: list[dict[str, Any]], jc: float) -> str:
-    """Where full fine-tuning (the upper bound) stands against JPEG's consistency."""
-    if not full:
-        return ""
-    ok = sorted((r for r in full if r["consistency"] >= jc), key=lambda r: r["bytes"])
-    if ok:
-        return (f" (full fine-tuning reaches {ok[0]['consistency']:.4f} at "
-                f"{ok[0]['bytes']:.1f} B/image)")
-    best = max(full, key=lambda r: r["consistency"])
-    return f" (full fine-tuning: best {best['consistency']:.4f}, also below {jc:.4f})"
-
-
 def build_report(run_dir: RunDir) -> Path:
     """``report.md`` from ``results/dekag-grid.json`` and ``results/dekag-bytes.json``."""
     grid = Results.load(run_dir.results / "dekag-grid.json")
@@ -515,9 +460,14 @@ def build_report(run_dir: RunDir) -> Path:
     for p in meta.get("plots", []):
         rep.image(p, Path(p).stem)
     rep.section("CALA gain over the base codec").image("plots/cala-gain-heatmap.png", "gain")
-    rep.section("Bytes per image vs PNG / JPEG (q75)")
+    rep.section("Bytes per image vs PNG / JPEG")
+    if meta.get("bytes_plot"):
+        rep.image(meta["bytes_plot"], "consistency against bytes")
+    top = max(r["snr_db"] for r in grid.records)
+    cala = {r["rate"]: r.get("consistency") for r in grid.select(method="cala", snr_db=top)}
     rates = sorted({(r["rate"], r["symbols"], r["bytes"]) for r in grid.records})
-    rep.table([{"link": f"prompt + K_r={k} symbols", "bytes": b} for _, k, b in rates]
+    rep.table([{"link": f"prompt + K_r={k} symbols" + (f" (CALA, {top:g} dB)" if cala else ""),
+                "bytes": b, "consistency": cala.get(i)} for i, k, b in rates]
               + [{"link": r["reference"], "bytes": r["bytes"], "consistency": r.get("consistency"),
                   "PSNR vs edge image": r["psnr"]} for r in refs.records])
     rep.section("Samples")
@@ -610,7 +560,7 @@ def _evaluate_into(cfg: DekagConfig, run_dir: RunDir, models: Mapping[str, nn.Mo
     grid = Results("dekag", "dekag-grid")
     samples = evaluate_grid(models, edge, data, cfg, scorer, snr_list, grid, channel)
     refs = Results("dekag", "dekag-bytes")
-    reference_records(edge, data, scorer, refs)
+    reference_records(edge, data, scorer, refs, cfg.eval.jpeg_qualities)
     base = models["base"]
     plots = []
     for r, k in enumerate(base.rates):
@@ -622,6 +572,8 @@ def _evaluate_into(cfg: DekagConfig, run_dir: RunDir, models: Mapping[str, nn.Mo
     plots.append(str(p.relative_to(run_dir.path)))
     if "cala" in models:
         _heatmap(grid, "cala", "base", run_dir.plots / "cala-gain-heatmap.png")
+    bytes_plot = plot_consistency_vs_bytes(grid, refs, run_dir.plots / "consistency-vs-bytes.png",
+                                           METHOD_LABELS)
     grids = []
     edge_img = edge.decode_latents(data["test"][: cfg.eval.grid_images]).cpu()
     cloud_img = data["cloud_test"][: cfg.eval.grid_images]
@@ -645,6 +597,7 @@ def _evaluate_into(cfg: DekagConfig, run_dir: RunDir, models: Mapping[str, nn.Mo
         "embedders": cfg.metrics.embedders, "low_snr_db": cfg.eval.low_snr_db,
         "min_gain_db": cfg.eval.min_gain_db, "max_fraction": cfg.eval.max_fraction,
         "plots": plots, "grids": grids, **extra_meta,
+        "bytes_plot": str(bytes_plot.relative_to(run_dir.path)) if bytes_plot else None,
     }
     return grid, refs
 

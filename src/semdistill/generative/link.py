@@ -72,6 +72,24 @@ def encode_jpeg(image: torch.Tensor, quality: int = JPEG_QUALITY) -> bytes:
     return buf.getvalue()
 
 
+def jpeg_scan_bytes(data: bytes) -> int:
+    """Bytes of a JPEG file's entropy-coded data: what follows the first scan header (SOS),
+    less the end marker. The rest of the file (quantization and Huffman tables, frame header)
+    is fixed for a given size and quality, so the scan is what an abbreviated stream with
+    tables agreed in advance would send."""
+    if data[:2] != b"\xff\xd8":
+        raise ValueError("not a JPEG file (no SOI marker)")
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            raise ValueError(f"corrupt JPEG: no marker at byte {i}")
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if data[i + 1] == 0xDA:  # start of scan
+            return len(data) - (i + 2 + length) - 2
+        i += 2 + length
+    raise ValueError("corrupt JPEG: no scan (SOS) segment")
+
+
 def decode_image(data: bytes) -> torch.Tensor:
     """Image file bytes → ``(3, H, W)`` float in [0, 1]."""
     arr = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float32) / 255.0
@@ -79,10 +97,10 @@ def decode_image(data: bytes) -> torch.Tensor:
 
 
 def jpeg_roundtrip(images: torch.Tensor, quality: int = JPEG_QUALITY
-                   ) -> tuple[torch.Tensor, list[int]]:
-    """JPEG-compress each image of ``(B, 3, H, W)``; returns (decoded images, bytes per image)."""
+                   ) -> tuple[torch.Tensor, list[bytes]]:
+    """JPEG-compress each image of ``(B, 3, H, W)``; returns (decoded images, JPEG files)."""
     files = [encode_jpeg(im, quality) for im in images]
-    return torch.stack([decode_image(f) for f in files]), [len(f) for f in files]
+    return torch.stack([decode_image(f) for f in files]), files
 
 
 def png_sizes(images: torch.Tensor) -> list[int]:

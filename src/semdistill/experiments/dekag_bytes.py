@@ -1,0 +1,160 @@
+"""Bytes per image of the dekag link against classical image codecs, at matched consistency.
+
+The link sends the prompt's UTF-8 bytes and K_r symbols at the constellation's bits per symbol.
+The classical alternatives send the image itself: PNG (lossless) and JPEG. JPEG is measured at
+quality 75 (the issue's reference point, :data:`JPEG_QUALITY`) and over a sweep of qualities, so
+the report can also state the bytes JPEG needs to reach a given consistency to the cloud (its
+rate–consistency curve). Records: ``reference`` (label), ``bytes``, ``prompt_bytes``, ``psnr``
+against the edge image, for JPEG ``quality`` and ``scan_bytes`` (the entropy-coded data without
+the tables and headers), and the consistency scorer's fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from semdistill.experiments.plots import plot_metric
+from semdistill.experiments.results import Results
+from semdistill.generative.edge import EdgeLDM
+from semdistill.generative.link import JPEG_QUALITY, jpeg_roundtrip, jpeg_scan_bytes, png_sizes
+from semdistill.metrics.consistency import ConsistencyScorer
+from semdistill.metrics.image import psnr
+
+EDGE_JPEG = "edge image, JPEG"
+
+
+def jpeg_label(source: str, quality: int) -> str:
+    """``"edge image, JPEG q75"``-style reference label."""
+    return f"{source}, JPEG q{quality}"
+
+
+@torch.no_grad()
+def reference_records(edge: EdgeLDM, data: Mapping[str, Any], scorer: ConsistencyScorer | None,
+                      results: Results, qualities: Sequence[int] = (JPEG_QUALITY,)) -> None:
+    """Bytes and consistency of PNG, of JPEG q75 and a JPEG quality sweep, and the references.
+
+    ``data``: ``test`` latents ``(N, C, h, w)``, ``cloud_test`` images ``(N, 3, H, W)``,
+    ``test_prompts`` (N strings) and optionally ``unaligned_test`` latents.
+    """
+    z, cloud = data["test"], data["cloud_test"]
+    edge_img = edge.decode_latents(z).cpu()
+    prompts = data["test_prompts"]
+    mean_prompt = sum(len(p.encode()) for p in prompts) / len(prompts)
+    rows: dict[str, tuple[torch.Tensor, list[int], dict[str, Any]]] = {
+        "edge image, PNG": (edge_img, png_sizes(edge_img), {}),
+        "cloud image, PNG": (cloud, png_sizes(cloud), {})}
+    jpegs = [("edge image", edge_img, q) for q in sorted({*qualities, JPEG_QUALITY})]
+    for source, imgs, q in [*jpegs, ("cloud image", cloud, JPEG_QUALITY)]:
+        dec, files = jpeg_roundtrip(imgs, q)
+        scan = sum(jpeg_scan_bytes(f) for f in files) / len(files)
+        rows[jpeg_label(source, q)] = (dec, [len(f) for f in files],
+                                       {"quality": q, "scan_bytes": scan})
+    if data.get("unaligned_test") is not None and len(data["unaligned_test"]):
+        un = edge.decode_latents(data["unaligned_test"]).cpu()
+        rows["unaligned edge image (no G-KA), error-free"] = (un, [0] * len(un), {})
+    for label, (imgs, sizes, extra) in rows.items():
+        rec = {"reference": label, "bytes": sum(sizes) / len(sizes), "prompt_bytes": mean_prompt,
+               "psnr": float(psnr(imgs, edge_img).mean()), **extra}
+        if scorer is not None:
+            rec.update(scorer.score(imgs, cloud))
+        results.add(**rec)
+
+
+def jpeg_curve(refs: Results) -> list[dict[str, Any]]:
+    """The edge image's JPEG records (with consistency), by increasing quality."""
+    recs = [r for r in refs.records
+            if r["reference"].startswith(EDGE_JPEG) and "consistency" in r and "quality" in r]
+    return sorted(recs, key=lambda r: r["quality"])
+
+
+def bytes_check(grid: Results, refs: Results) -> list[str]:
+    """The required-result lines on bytes.
+
+    For each JPEG q75 source (edge image, cloud image): the cheapest CALA condition whose
+    consistency to the cloud reaches JPEG's, PASS when it sends fewer bytes. Then, without a
+    verdict, the rate-matched reading: the bytes JPEG of the edge image needs (over the quality
+    sweep) to reach CALA's best consistency.
+    """
+    if not any("consistency" in r for r in grid.records):
+        return ["bytes vs JPEG: no consistency metric configured"]
+    out = []
+    cala = [r for r in grid.select(method="cala") if "consistency" in r]
+    full = [r for r in grid.select(method="full_ft") if "consistency" in r]
+    for source in ("edge image", "cloud image"):
+        label = jpeg_label(source, JPEG_QUALITY)
+        ref = refs.select(reference=label)
+        if not ref or not cala:
+            continue
+        jb, jc = ref[0]["bytes"], ref[0]["consistency"]
+        ok = sorted((r for r in cala if r["consistency"] >= jc), key=lambda r: r["bytes"])
+        best = max(cala, key=lambda r: r["consistency"])
+        if ok:
+            r = ok[0]
+            out.append(f"bytes vs {label}: CALA sends {r['bytes']:.1f} B/image (K_r={r['symbols']},"
+                       f" {r['snr_db']:g} dB) at consistency {r['consistency']:.4f} ≥ JPEG "
+                       f"{jc:.4f} at {jb:.1f} B/image: "
+                       f"{'PASS' if r['bytes'] < jb else 'FAIL'}")
+        else:
+            out.append(f"bytes vs {label}: no CALA condition reaches JPEG's consistency "
+                       f"{jc:.4f} ({jb:.1f} B/image); best CALA {best['consistency']:.4f} at "
+                       f"{best['bytes']:.1f} B/image: FAIL" + _full_ft_reach(full, jc))
+    if cala:
+        out.extend(_rate_matched(max(cala, key=lambda r: r["consistency"]), jpeg_curve(refs)))
+    return out
+
+
+def _full_ft_reach(full: list[dict[str, Any]], jc: float) -> str:
+    """Where full fine-tuning (the upper bound) stands against JPEG's consistency."""
+    if not full:
+        return ""
+    ok = sorted((r for r in full if r["consistency"] >= jc), key=lambda r: r["bytes"])
+    if ok:
+        return (f" (full fine-tuning reaches {ok[0]['consistency']:.4f} at "
+                f"{ok[0]['bytes']:.1f} B/image)")
+    best = max(full, key=lambda r: r["consistency"])
+    return f" (full fine-tuning: best {best['consistency']:.4f}, also below {jc:.4f})"
+
+
+def _rate_matched(best: dict[str, Any], curve: list[dict[str, Any]]) -> list[str]:
+    """JPEG's bytes at CALA's best consistency (no verdict: the check above is the q75 one)."""
+    if len(curve) < 2:
+        return []
+    head = (f"rate-matched reading (no verdict): CALA's best consistency {best['consistency']:.4f}"
+            f" costs {best['bytes']:.1f} B/image; ")
+    reach = [r for r in curve if r["consistency"] >= best["consistency"]]
+    if not reach:
+        top = curve[-1]
+        return [head + f"JPEG of the edge image stays below it up to q{top['quality']} "
+                f"({top['consistency']:.4f} at {top['bytes']:.1f} B/image)"]
+    r = min(reach, key=lambda x: x["bytes"])
+    return [head + f"JPEG of the edge image first reaches it at q{r['quality']} "
+            f"({r['consistency']:.4f} at {r['bytes']:.1f} B/image, "
+            f"{r['bytes'] / best['bytes']:.1f}× CALA's bytes; its entropy-coded data alone, "
+            f"without tables and headers, {r['scan_bytes']:.1f} B/image); its smallest file (q{curve[0]['quality']}) is "
+            f"{min(x['bytes'] for x in curve):.1f} B/image"]
+
+
+def plot_consistency_vs_bytes(grid: Results, refs: Results, out: Path,
+                              labels: Mapping[str, str] | None = None) -> Path | None:
+    """Consistency against bytes per image: each method at the grid's highest SNR (one point
+    per rate) and JPEG of the edge image over its quality sweep. None without consistency.
+    ``labels`` maps method keys to display names."""
+    curve = jpeg_curve(refs)
+    recs = [r for r in grid.records if "consistency" in r]
+    if not recs:
+        return None
+    top = max(r["snr_db"] for r in recs)
+    pts = Results(grid.system, "consistency-vs-bytes")
+    for r in recs:
+        if r["snr_db"] == top:
+            name = (labels or {}).get(r["method"], r["method"])
+            pts.add(method=f"{name} ({top:g} dB)", bytes=r["bytes"],
+                    consistency=r["consistency"])
+    for r in curve:
+        pts.add(method="JPEG (edge image)", bytes=r["bytes"], consistency=r["consistency"])
+    return plot_metric(pts, "bytes", "consistency", out, logx=True,
+                       title="consistency to the cloud against bytes per image")
