@@ -32,6 +32,8 @@ def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
     assert {r["channel"] for r in acc.records} == {"awgn", "rayleigh"}
     assert {r["method"] for r in acc.records} >= {"prestored", "online", "scratch",
                                                    "prestored-nonadaptive"}
+    assert all(0 < r["energy"] <= 1 + 1e-5 for r in acc.records)  # Es ≤ 1 (power: max)
+    assert "Transmitted energy per symbol Es" in report
     for png in ("accuracy-vs-snr-awgn", "accuracy-vs-snr-rayleigh", "accuracy-vs-fraction",
                 "distill-time"):
         assert (run / "plots" / f"{png}.png").stat().st_size > 1000

@@ -73,3 +73,24 @@ def test_bad_bandwidth_ratio_is_a_config_error():
 
     with pytest.raises(ConfigError, match="whole C"):
         load_config({"system": "ltsc", "student": {"bandwidth_ratio": 0.013}})
+
+
+def test_student_accuracy_reports_the_mean_transmitted_energy():
+    from semdistill.data import ShapesWorld
+    from semdistill.metrics.classification import student_accuracy
+
+    ds = ShapesWorld(split="test", size=12, image_size=32, seed=0, task="shape")
+    link = build_link(ChannelConfig(name="awgn"))
+    torch.manual_seed(0)
+    equal = TaskStudent(StudentConfig(power="equal"), ds.num_classes, image_size=32)
+    m = student_accuracy(equal, link, ds, 5.0, batch_size=5, repeats=2)
+    assert m["energy"] == pytest.approx(1.0, abs=1e-5)
+    # under "max" a freshly built encoder sends less than Es = 1; the figure is its mean
+    low = TaskStudent(StudentConfig(power="max"), ds.num_classes, image_size=32).eval()
+    x, _ = ds.render_indices(torch.arange(12))
+    with torch.no_grad():
+        sent, _ = low.transmit(x, torch.full((12,), 5.0))
+    expect = float(sent.abs().square().mean(1).mean())
+    assert expect < 0.99
+    assert student_accuracy(low, link, ds, 5.0, batch_size=5)["energy"] == pytest.approx(
+        expect, rel=1e-5)

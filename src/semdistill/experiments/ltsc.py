@@ -353,7 +353,8 @@ def evaluate(cfg: LTSCConfig, rd: RunDir, snr_db: list[float], channel: str | No
                 m = student_accuracy(s, link, test_ds, snr, batch_size=cfg.eval.batch_size,
                                      seed=cfg.seed + 1, repeats=cfg.eval.repeats, device=device)
                 res.add(method=name, channel=ch, snr_db=float(snr), adaptive=v["adaptive"],
-                        fraction=v["fraction"], accuracy=m["accuracy"], active=m["active"])
+                        fraction=v["fraction"], accuracy=m["accuracy"], active=m["active"],
+                        energy=m["energy"])
     awgn = build_link(ChannelConfig(name="awgn")).to(device)
     seeds = Results(SYSTEM, "accuracy-vs-seed", meta={"channel": "awgn"})
     done: dict[tuple[str, float], float] = {}  # the fraction and seed checks share evaluations
@@ -531,6 +532,13 @@ def report(rd: RunDir) -> Path:
     md.table(rows, floatfmt=".3f")
     for p in plots[:-1]:
         md.image(f"plots/{p.name}", p.stem)
+    energy = acc.series("snr_db", "energy", ("method", "channel"), channel="awgn")
+    if energy:
+        md.text("Transmitted energy per symbol Es (AWGN; the power constraint is Es ≤ 1). The IB "
+                "rate term per channel use grows with Es, more so at high SNR, so a student that "
+                "knows the SNR can trade energy for rate:")
+        md.table([{"method": k[0], **{f"{x:g} dB": y for x, y in zip(xs, ys, strict=True)}}
+                  for k, (xs, ys) in sorted(energy.items())], floatfmt=".3f")
     md.section("Accuracy vs training fraction")
     md.table(fr.records, floatfmt=".3f")
     md.image("plots/accuracy-vs-fraction.png", "accuracy vs fraction")

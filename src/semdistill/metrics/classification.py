@@ -21,13 +21,14 @@ def student_accuracy(student: nn.Module, link: Link, dataset: IndexedImages, snr
     """Accuracy of ``student`` over ``link`` at a fixed SNR (dB) on the whole ``dataset``.
 
     The channel noise/fading comes from a generator seeded by (seed, repeat), so methods are
-    compared on identical channel realizations. Returns accuracy and the mean fraction of
-    transmitted channels (``active``, < 1 only with channel dropping).
+    compared on identical channel realizations. Returns accuracy, the mean fraction of
+    transmitted channels (``active``, < 1 only with channel dropping) and the mean transmitted
+    energy per symbol (``energy``, Es ≤ 1 under the student's power constraint).
     """
     was_training = student.training
     student.eval()
     correct = total = 0
-    active = 0.0
+    active = energy = 0.0
     for r in range(repeats):
         g = torch.Generator(device=device).manual_seed(seed * 1000 + r)
         for i in range(0, len(dataset), batch_size):
@@ -38,11 +39,13 @@ def student_accuracy(student: nn.Module, link: Link, dataset: IndexedImages, snr
             out = student(x, snr, link, generator=g)
             correct += int((out.logits.argmax(-1) == y).sum())
             total += len(ids)
+            energy += float(out.x.abs().square().mean(dim=1).sum())
             adaptive = getattr(student, "adaptive", None)
             if adaptive is not None:
                 active += float(adaptive.active_fraction(out.w).sum())
     student.train(was_training)
-    return {"accuracy": correct / total, "active": active / total if active else 1.0}
+    return {"accuracy": correct / total, "active": active / total if active else 1.0,
+            "energy": energy / total}
 
 
 @torch.no_grad()
