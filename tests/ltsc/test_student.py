@@ -24,6 +24,22 @@ def test_adaptive_weights_are_per_channel_in_unit_interval_and_depend_on_snr():
     assert not torch.allclose(w2[0], w2[1])
 
 
+def test_rescaled_weights_move_energy_between_channels_without_lowering_it():
+    torch.manual_seed(1)
+    plain, scaled = ChannelAdaptiveModule(6, hidden=8), ChannelAdaptiveModule(6, hidden=8,
+                                                                               rescale=True)
+    scaled.load_state_dict(plain.state_dict())
+    x0 = torch.ones(5, 6, 3, 3)  # equal energy in every channel
+    snr = torch.linspace(-5, 20, 5)
+    (xp, wp), (xs, ws) = plain(x0, snr), scaled(x0, snr)
+    assert torch.equal(wp, ws)  # the same weights are reported
+    assert torch.allclose(xs.square().mean(dim=(1, 2, 3)), torch.ones(5), atol=1e-5)
+    assert (xp.square().mean(dim=(1, 2, 3)) < 1).all()  # plain sigmoid weights lower it
+    ratio = xs[:, :, 0, 0] / xp[:, :, 0, 0]  # one positive factor per sample
+    assert torch.allclose(ratio, ratio[:, :1].expand_as(ratio), rtol=1e-5)
+    assert (ratio > 1).all()
+
+
 def test_disabled_module_is_identity_and_threshold_drops_channels():
     x0 = torch.randn(2, 5, 2, 2)
     off = ChannelAdaptiveModule(5, enabled=False)

@@ -534,9 +534,8 @@ def report(rd: RunDir) -> Path:
         md.image(f"plots/{p.name}", p.stem)
     energy = acc.series("snr_db", "energy", ("method", "channel"), channel="awgn")
     if energy:
-        md.text("Transmitted energy per symbol Es (AWGN; the power constraint is Es ≤ 1). The IB "
-                "rate term per channel use grows with Es, more so at high SNR, so a student that "
-                "knows the SNR can trade energy for rate:")
+        md.text("Transmitted energy per symbol Es (AWGN; the power constraint is Es ≤ 1; the IB "
+                "rate term per channel use grows with Es):")
         md.table([{"method": k[0], **{f"{x:g} dB": y for x, y in zip(xs, ys, strict=True)}}
                   for k, (xs, ys) in sorted(energy.items())], floatfmt=".3f")
     md.section("Accuracy vs training fraction")

@@ -25,14 +25,16 @@ class ChannelAdaptiveModule(nn.Module):
         hidden: width of the MLP's hidden layer.
         enabled: False gives the non-adaptive baseline (w = 1, no parameters used).
         drop_threshold: τ; channels with w < τ are zeroed (0 disables dropping).
+        rescale: apply w / RMS(w) (per sample, over channels) instead of w, so that Φ only
+            moves energy between channels and never lowers the total (``w`` returned unchanged).
         snr_center, snr_scale: SNR normalization in dB.
     """
 
     def __init__(self, channels: int, hidden: int = 32, *, enabled: bool = True,
-                 drop_threshold: float = 0.0, snr_center: float = 7.5,
+                 drop_threshold: float = 0.0, rescale: bool = False, snr_center: float = 7.5,
                  snr_scale: float = 12.5) -> None:
         super().__init__()
-        self.channels, self.enabled = channels, enabled
+        self.channels, self.enabled, self.rescale = channels, enabled, rescale
         self.drop_threshold = float(drop_threshold)
         self.snr_center, self.snr_scale = snr_center, snr_scale
         self.mlp = nn.Sequential(nn.Linear(channels + 1, hidden), nn.ReLU(inplace=True),
@@ -53,8 +55,11 @@ class ChannelAdaptiveModule(nn.Module):
         w = self.weights(x0, snr_db)
         if self.enabled and self.drop_threshold > 0:
             w = w * (w >= self.drop_threshold).to(w.dtype)
+        gain = w
+        if self.enabled and self.rescale:
+            gain = w * torch.rsqrt(w.square().mean(dim=1, keepdim=True).clamp_min(1e-12))
         shape = (*w.shape, *([1] * (x0.dim() - 2)))
-        return x0 * w.reshape(shape), w
+        return x0 * gain.reshape(shape), w
 
     def active_fraction(self, w: torch.Tensor) -> torch.Tensor:
         """Fraction of channels actually transmitted per sample ``(B,)``."""

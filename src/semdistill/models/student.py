@@ -35,6 +35,10 @@ class StudentConfig(StrictModel):
     adaptive: bool = True
     adaptive_hidden: int = Field(32, ge=1)
     drop_threshold: float = Field(0.0, ge=0, lt=1)
+    adaptive_rescale: bool = Field(False, description="Φ's weights at unit RMS per sample: they "
+                                   "move energy between channels but never lower it (on in the "
+                                   "shipped configs; off here so older run directories, whose "
+                                   "config.yaml lacks the key, re-evaluate as trained)")
     snr_aware_decoder: bool = False
     decoder_width: int = Field(64, ge=4)
     power: Literal["equal", "max"] = "max"
@@ -134,7 +138,8 @@ class TaskStudent(nn.Module):
         self.source_reals = 3 * image_size * image_size
         self.encoder = Encoder(cfg.widths, c, cfg.blocks)
         self.adaptive = ChannelAdaptiveModule(c, cfg.adaptive_hidden, enabled=cfg.adaptive,
-                                              drop_threshold=cfg.drop_threshold)
+                                              drop_threshold=cfg.drop_threshold,
+                                              rescale=cfg.adaptive_rescale)
         self.decoder = Decoder(c, cfg.decoder_width, num_classes, cfg.snr_aware_decoder)
 
     @property
