@@ -134,8 +134,8 @@ def _rate_matched(best: dict[str, Any], curve: list[dict[str, Any]]) -> list[str
     return [head + f"JPEG of the edge image first reaches it at q{r['quality']} "
             f"({r['consistency']:.4f} at {r['bytes']:.1f} B/image, "
             f"{r['bytes'] / best['bytes']:.1f}× CALA's bytes; its entropy-coded data alone, "
-            f"without tables and headers, {r['scan_bytes']:.1f} B/image); its smallest file (q{curve[0]['quality']}) is "
-            f"{min(x['bytes'] for x in curve):.1f} B/image"]
+            f"without tables and headers, {r['scan_bytes']:.1f} B/image); its smallest file "
+            f"(q{curve[0]['quality']}) is {min(x['bytes'] for x in curve):.1f} B/image"]
 
 
 def plot_consistency_vs_bytes(grid: Results, refs: Results, out: Path,
