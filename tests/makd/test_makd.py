@@ -139,3 +139,23 @@ def test_metaword_anchor_keeps_the_metaword_near_its_class_word(saved_edge, tmp_
                     tmp_path / f"w{anchor}")
         drift[anchor] = float((d.embedding - v0).norm() / v0.norm())
     assert 0 < drift[50.0] < 0.5 * drift[0.0]
+
+
+def test_prior_preservation_adds_its_weighted_term_and_loosens_the_teacher_fit(saved_edge, tmp_path):
+    from semdistill.generative.edge import EdgeLDM
+
+    imgs, prompts = _teacher(), ["a red triangle"] * 8
+    teacher = EdgeLDM.from_pretrained(saved_edge).encode_images(imgs).repeat(8, 1, 1, 1)
+    fit, logs = {}, {}
+    for weight in (0.0, 5.0):
+        edge = EdgeLDM.from_pretrained(saved_edge)
+        cfg = MAKDConfig(rank=2, alpha=2.0, batch_size=8, lora_lr=5e-2, prior_weight=weight)
+        logs[weight] = seen = []
+        distill(edge, imgs, prompts, "triangle", cfg, "lora", 60, tmp_path / f"w{weight}",
+                log=lambda step, tag, seen=seen, **kw: seen.append(kw))
+        fit[weight] = _loss(edge, prompts * 8, teacher)
+    last = logs[5.0][-1]
+    assert last["loss"] == pytest.approx(last["eps"] + 5.0 * last["prior"], rel=1e-5)
+    assert "prior" not in logs[0.0][-1]
+    # pulled towards the edge's own samples, the LoRA fits the teacher's latents less closely
+    assert fit[0.0] < fit[5.0]

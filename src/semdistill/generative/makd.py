@@ -4,7 +4,9 @@ The cloud's images for a subject's prompts are encoded by the edge VAE; then
 
 1. stage A optimizes a metaword embedding (UNet frozen) with the ε-prediction loss;
 2. stage B distils peft LoRA adapters on the UNet attention projections (to_q, to_k, to_v,
-   to_out.0) with the same loss, prompts carrying the trained metaword.
+   to_out.0) with the same loss, prompts carrying the trained metaword; optionally
+   (``prior_weight``) plus DreamBooth's prior-preservation loss on the un-adapted edge's own
+   samples for the plain prompts.
 
 The deliverable (:class:`MAKDDeliverable`) is the LoRA weights plus the metaword vector in one
 safetensors file; :meth:`MAKDDeliverable.export_diffusers` also writes the two files that
@@ -60,6 +62,10 @@ class MAKDConfig(StrictModel):
         0.0, ge=0, description="weight of ‖v − v₀‖²/‖v₀‖², which keeps the metaword v near its "
                                "class-word initialization v₀ in stage A (0: unconstrained)")
     lora_lr: float = Field(5e-4, gt=0)
+    prior_weight: float = Field(
+        0.0, ge=0, description="DreamBooth prior preservation in stage B: weight of the ε-loss "
+                               "on the un-adapted edge's own samples for the plain prompts "
+                               "(without the metaword), one per teacher image (0: off)")
     batch_size: int = Field(16, ge=1)
     warmup_steps: int = Field(5, ge=0)
 
@@ -212,6 +218,11 @@ def distill(
         return deliverable
     work = Path(work)
     z0 = edge.encode_images(teacher_images).cpu()
+    prior: tuple[torch.Tensor, torch.Tensor] | None = None
+    if use_l and cfg.prior_weight > 0:  # class samples of the edge before any adaptation
+        seeds = [seed * 1_000_003 + 900_000 + i for i in range(len(prompts))]
+        prior = (edge.generate_latents(list(prompts), seeds).cpu(),
+                 edge.tokenize(list(prompts)).cpu())
     texts = edge_prompts(prompts, method, cfg.token, class_word, cfg.metaword_placement)
     n_a, n_b = split_budget(method, steps, cfg.metaword_fraction)
     for m in (edge.unet, edge.text_encoder, edge.vae):
@@ -229,7 +240,10 @@ def distill(
         def batch_fn(step: int) -> dict[str, torch.Tensor]:
             idx = batch_indices(step, len(z0), cfg.batch_size, seed, trainer.rank,
                                 trainer.world_size)
-            return {"z": z0[idx], "ids": ids[idx]}
+            batch = {"z": z0[idx], "ids": ids[idx]}
+            if prior is not None:
+                batch.update(z_prior=prior[0][idx], ids_prior=prior[1][idx])
+            return batch
 
         return batch_fn
 
@@ -262,8 +276,15 @@ def distill(
             mods["metaword"] = mw
         trainer = Trainer(mods, _train_cfg(n_b, cfg.lora_lr, cfg, 25), work / "lora", seed=seed,
                           tag=f"{method}/lora", fingerprint=fp, log=log)
-        trainer.fit(batch_fn_for(trainer), lambda mods, b: {
-            "loss": eps_loss(mods["unet"], encode(mods, b["ids"]), b["z"], edge.scheduler)})
+        def stage_b(mods: Mapping[str, nn.Module], b: dict[str, torch.Tensor]) -> dict:
+            eps = eps_loss(mods["unet"], encode(mods, b["ids"]), b["z"], edge.scheduler)
+            if "z_prior" not in b:
+                return {"loss": eps}
+            kept = eps_loss(mods["unet"], encode(mods, b["ids_prior"]), b["z_prior"],
+                            edge.scheduler)
+            return {"loss": eps + cfg.prior_weight * kept, "eps": eps, "prior": kept}
+
+        trainer.fit(batch_fn_for(trainer), stage_b)
         if mw is not None:
             mw.commit()
         deliverable.lora = {k.replace(f".{ADAPTER}", ""): v.detach().cpu().clone()
