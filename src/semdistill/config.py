@@ -11,7 +11,7 @@ import copy
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -27,9 +27,23 @@ class ConfigError(UserError, ValueError):
 
 
 class StrictModel(BaseModel):
-    """Base for every config section: unknown keys are errors, assignments are validated."""
+    """Base for every config section: unknown keys are errors, assignments are validated.
+
+    ``ADDED_LATER`` names options that joined a section after runs existed, each with the value
+    that reproduces the earlier behaviour; :meth:`fingerprint_dump` leaves them out at that
+    value, so checkpoints made before the option still match their fingerprint and resume.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    ADDED_LATER: ClassVar[dict[str, Any]] = {}
+
+    def fingerprint_dump(self) -> dict[str, Any]:
+        """``model_dump(mode="json")`` without the ``ADDED_LATER`` options at their old value."""
+        out = self.model_dump(mode="json")
+        for key, old in self.ADDED_LATER.items():
+            if out.get(key) == old:
+                del out[key]
+        return out
 
 
 class TrainConfig(StrictModel):

@@ -150,3 +150,21 @@ def test_every_shipped_config_under_random_edits_validates_or_fails_in_one_line(
         load_config_file(file)
     except ConfigError as err:
         assert "\n" not in str(err) and str(err), err
+
+
+@pytest.mark.parametrize("model, key, new", [
+    ("semdistill.models.student:StudentConfig", "adaptive_rescale", True),
+    ("semdistill.generative.makd:MAKDConfig", "prior_weight", 1.0),
+    ("semdistill.models.latent_jscc:LatentJSCCConfig", "distortion", "log_mse"),
+])
+def test_options_added_later_leave_the_fingerprint_of_older_runs_unchanged(model, key, new):
+    import importlib
+
+    mod, name = model.split(":")
+    cls = importlib.import_module(mod).__dict__[name]
+    assert set(cls.ADDED_LATER) <= set(cls.model_fields)
+    old = cls()  # the class default is the behaviour of runs made before the option
+    assert cls.ADDED_LATER[key] == getattr(old, key)
+    dump = old.model_dump(mode="json")
+    assert old.fingerprint_dump() == {k: v for k, v in dump.items() if k != key}
+    assert cls(**{key: new}).fingerprint_dump()[key] == new

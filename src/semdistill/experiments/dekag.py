@@ -492,13 +492,9 @@ def consistency_scorer(cfg: DekagConfig) -> ConsistencyScorer | None:
 
 
 def _fingerprint(cfg: DekagConfig, extra: str) -> str:
-    """What the trained weights depend on. ``codec.distortion`` joined the config later; at
-    ``"mse"`` (what every earlier run trained with) it is left out, so those runs still resume
-    and re-evaluate."""
-    codec = cfg.codec.model_dump(mode="json")
-    if codec["distortion"] == "mse":
-        del codec["distortion"]
-    return json.dumps({"codec": codec,
+    """What the trained weights depend on (options added later left out at their old value, so
+    earlier runs still resume and re-evaluate)."""
+    return json.dumps({"codec": cfg.codec.fingerprint_dump(),
                        "adapters": cfg.adapters.model_dump(mode="json"),
                        "data": cfg.data.model_dump(mode="json"), "extra": extra})
 

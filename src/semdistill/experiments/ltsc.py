@@ -242,7 +242,7 @@ def _teacher_eval(teacher: Teacher, test_ds: Any, device: torch.device) -> float
 def _job(cfg: LTSCConfig, rd: RunDir, v: dict[str, Any], student: TaskStudent, train_ds: Any,
          device: torch.device) -> DistillJob:
     n = max(1, round(v["fraction"] * len(train_ds)))
-    fp = {"student": cfg.student.model_dump(mode="json"), "adaptive": v["adaptive"],
+    fp = {"student": cfg.student.fingerprint_dump(), "adaptive": v["adaptive"],
           "seed": v["seed"],
           "loss": cfg.loss.model_dump(), "fraction": v["fraction"], "n": n,
           "data": cfg.data.model_dump(mode="json"), "snr": cfg.snr.model_dump(),

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from peft import LoraConfig
@@ -48,6 +48,8 @@ FORMAT = "semdistill.makd/1"
 
 class MAKDConfig(StrictModel):
     """Hyper-parameters of one distillation (per subject)."""
+
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"prior_weight": 0.0}
 
     token: str = Field("<meta>", description="the metaword token added to the edge vocabulary")
     rank: int = Field(4, ge=1, description="LoRA rank")
@@ -233,7 +235,7 @@ def distill(
         mw = MetawordTextEncoder(edge.text_encoder, tid)
         edge.metaword = cfg.token
     ids = edge.tokenize(texts).cpu()
-    fp = json.dumps({"cfg": cfg.model_dump(), "method": method, "steps": steps, "seed": seed,
+    fp = json.dumps({"cfg": cfg.fingerprint_dump(), "method": method, "steps": steps, "seed": seed,
                      "prompts": list(texts), "z": float(z0.double().sum())})
 
     def batch_fn_for(trainer: Trainer) -> Callable[[int], dict[str, torch.Tensor]]:

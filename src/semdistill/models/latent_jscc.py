@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -69,6 +69,8 @@ class LatentJSCCConfig(StrictModel):
         distortion: the latent distortion of the loss, a key of :data:`DISTORTIONS`.
         channel: the physical channel (correlated Rayleigh block fading + MMSE by default).
     """
+
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"distortion": "mse"}
 
     hidden: int = Field(32, ge=1)
     width: int = Field(112, ge=1)

@@ -12,7 +12,7 @@ Es ≤ 1 (average-power constraint), so the IB rate term can trade energy for ra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import Field, model_validator
@@ -28,6 +28,8 @@ POWER_EPS = 1e-12
 class StudentConfig(StrictModel):
     """Student architecture; ``bandwidth_ratio`` fixes the number of transmitted channels C."""
 
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"adaptive_rescale": False}
+
     widths: list[int] = Field(default_factory=lambda: [32, 48, 64],
                               description="encoder conv widths, one stride-2 stage each")
     blocks: int = Field(2, ge=1, description="3×3 convs per encoder stage (the first strides)")
@@ -38,7 +40,7 @@ class StudentConfig(StrictModel):
     adaptive_rescale: bool = Field(False, description="Φ's weights at unit RMS per sample: they "
                                    "move energy between channels but never lower it (on in the "
                                    "shipped configs; off here so older run directories, whose "
-                                   "config.yaml lacks the key, re-evaluate as trained)")
+                                   "config.yaml lacks the key, resume and re-evaluate as trained)")
     snr_aware_decoder: bool = False
     decoder_width: int = Field(64, ge=4)
     power: Literal["equal", "max"] = "max"
