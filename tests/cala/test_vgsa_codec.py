@@ -139,8 +139,8 @@ def test_codec_trains_end_to_end():
     for _ in range(60):
         out = codec(z, torch.full((32,), 2), torch.full((32,), 20.0))
         loss = jscc_loss(z, out.z_hat, out.s, out.s_q, out.mask)["loss"]
-        first = first if first is not None else float(loss)
+        first = first if first is not None else float(loss.detach())
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert float(loss) < 0.6 * first
+    assert float(loss.detach()) < 0.6 * first
