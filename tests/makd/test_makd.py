@@ -159,3 +159,10 @@ def test_prior_preservation_adds_its_weighted_term_and_loosens_the_teacher_fit(s
     assert "prior" not in logs[0.0][-1]
     # pulled towards the edge's own samples, the LoRA fits the teacher's latents less closely
     assert fit[0.0] < fit[5.0]
+    # with the metaword the prior keeps its own (plain) prompts
+    seen = []
+    cfg = MAKDConfig(rank=2, alpha=2.0, batch_size=8, lora_lr=5e-2, prior_weight=5.0)
+    distill(EdgeLDM.from_pretrained(saved_edge), imgs, prompts, "triangle", cfg, "makd", 8,
+            tmp_path / "makd", log=lambda step, tag, **kw: seen.append((tag, kw)))
+    last = [kw for tag, kw in seen if tag.endswith("/lora")][-1]
+    assert last["loss"] == pytest.approx(last["eps"] + 5.0 * last["prior"], rel=1e-5)

@@ -24,8 +24,6 @@ from semdistill.generative.link import JPEG_QUALITY, jpeg_roundtrip, jpeg_scan_b
 from semdistill.metrics.consistency import ConsistencyScorer
 from semdistill.metrics.image import psnr
 
-EDGE_JPEG = "edge image, JPEG"
-
 
 def jpeg_label(source: str, quality: int) -> str:
     """``"edge image, JPEG q75"``-style reference label."""
@@ -66,8 +64,8 @@ def reference_records(edge: EdgeLDM, data: Mapping[str, Any], scorer: Consistenc
 
 def jpeg_curve(refs: Results) -> list[dict[str, Any]]:
     """The edge image's JPEG records (with consistency), by increasing quality."""
-    recs = [r for r in refs.records
-            if r["reference"].startswith(EDGE_JPEG) and "consistency" in r and "quality" in r]
+    recs = [r for r in refs.records if "consistency" in r and "quality" in r
+            and r["reference"] == jpeg_label("edge image", r["quality"])]
     return sorted(recs, key=lambda r: r["quality"])
 
 
@@ -83,15 +81,17 @@ def bytes_check(grid: Results, refs: Results) -> list[str]:
         return ["bytes vs JPEG: no consistency metric configured"]
     out = []
     cala = [r for r in grid.select(method="cala") if "consistency" in r]
+    if not cala:
+        return out
     full = [r for r in grid.select(method="full_ft") if "consistency" in r]
+    best = max(cala, key=lambda r: r["consistency"])
     for source in ("edge image", "cloud image"):
         label = jpeg_label(source, JPEG_QUALITY)
         ref = refs.select(reference=label)
-        if not ref or not cala:
+        if not ref:
             continue
         jb, jc = ref[0]["bytes"], ref[0]["consistency"]
         ok = sorted((r for r in cala if r["consistency"] >= jc), key=lambda r: r["bytes"])
-        best = max(cala, key=lambda r: r["consistency"])
         if ok:
             r = ok[0]
             out.append(f"bytes vs {label}: CALA sends {r['bytes']:.1f} B/image (K_r={r['symbols']},"
@@ -102,9 +102,7 @@ def bytes_check(grid: Results, refs: Results) -> list[str]:
             out.append(f"bytes vs {label}: no CALA condition reaches JPEG's consistency "
                        f"{jc:.4f} ({jb:.1f} B/image); best CALA {best['consistency']:.4f} at "
                        f"{best['bytes']:.1f} B/image: FAIL" + _full_ft_reach(full, jc))
-    if cala:
-        out.extend(_rate_matched(max(cala, key=lambda r: r["consistency"]), jpeg_curve(refs)))
-    return out
+    return out + _rate_matched(best, jpeg_curve(refs))
 
 
 def _full_ft_reach(full: list[dict[str, Any]], jc: float) -> str:

@@ -525,19 +525,14 @@ def report(rd: RunDir) -> Path:
                "seconds": r["seconds"]} for r in times.records])
     md.image("plots/distill-time.png", "distillation time")
     md.section("Accuracy vs SNR")
-    rows = []
-    for key, (xs, ys) in sorted(acc.series("snr_db", "accuracy", ("method", "channel")).items()):
-        rows.append({"method": key[0], "channel": key[1],
-                     **{f"{x:g} dB": y for x, y in zip(xs, ys, strict=True)}})
-    md.table(rows, floatfmt=".3f")
+    md.table(_snr_rows(acc, "accuracy", ("method", "channel")), floatfmt=".3f")
     for p in plots[:-1]:
         md.image(f"plots/{p.name}", p.stem)
-    energy = acc.series("snr_db", "energy", ("method", "channel"), channel="awgn")
+    energy = _snr_rows(acc, "energy", ("method",), channel="awgn")
     if energy:
         md.text("Transmitted energy per symbol Es (AWGN; the power constraint is Es ≤ 1; the IB "
                 "rate term per channel use grows with Es):")
-        md.table([{"method": k[0], **{f"{x:g} dB": y for x, y in zip(xs, ys, strict=True)}}
-                  for k, (xs, ys) in sorted(energy.items())], floatfmt=".3f")
+        md.table(energy, floatfmt=".3f")
     md.section("Accuracy vs training fraction")
     md.table(fr.records, floatfmt=".3f")
     md.image("plots/accuracy-vs-fraction.png", "accuracy vs fraction")
@@ -563,6 +558,14 @@ def report(rd: RunDir) -> Path:
             f"{st['bandwidth_ratio']:.4g})",
         ])
     return md.save(rd.report_path)
+
+
+def _snr_rows(res: Results, metric: str, keys: tuple[str, ...], **where: Any
+              ) -> list[dict[str, Any]]:
+    """One table row per ``keys`` group: the group's fields, then ``metric`` at each SNR."""
+    return [{**dict(zip(keys, key, strict=True)),
+             **{f"{x:g} dB": y for x, y in zip(xs, ys, strict=True)}}
+            for key, (xs, ys) in sorted(res.series("snr_db", metric, keys, **where).items())]
 
 
 def _bar_plot(times: Results, out: Path) -> None:

@@ -278,12 +278,15 @@ def distill(
             mods["metaword"] = mw
         trainer = Trainer(mods, _train_cfg(n_b, cfg.lora_lr, cfg, 25), work / "lora", seed=seed,
                           tag=f"{method}/lora", fingerprint=fp, log=log)
+        same_text = list(texts) == list(prompts)  # LoRA only: no metaword in the prompts
+
         def stage_b(mods: Mapping[str, nn.Module], b: dict[str, torch.Tensor]) -> dict:
-            eps = eps_loss(mods["unet"], encode(mods, b["ids"]), b["z"], edge.scheduler)
+            emb = encode(mods, b["ids"])
+            eps = eps_loss(mods["unet"], emb, b["z"], edge.scheduler)
             if "z_prior" not in b:
                 return {"loss": eps}
-            kept = eps_loss(mods["unet"], encode(mods, b["ids_prior"]), b["z_prior"],
-                            edge.scheduler)
+            prior_emb = emb if same_text else encode(mods, b["ids_prior"])
+            kept = eps_loss(mods["unet"], prior_emb, b["z_prior"], edge.scheduler)
             return {"loss": eps + cfg.prior_weight * kept, "eps": eps, "prior": kept}
 
         trainer.fit(batch_fn_for(trainer), stage_b)
