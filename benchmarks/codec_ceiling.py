@@ -28,13 +28,13 @@ from semdistill.config import TrainConfig
 from semdistill.experiments.dekag import (
     DekagConfig,
     build_datasets,
-    consistency_scorer,
-    load_edge,
     random_conditions,
     train_codec,
 )
 from semdistill.experiments.registry import load_config_file
 from semdistill.experiments.rundir import RunDir
+from semdistill.generative.edge import load_edge
+from semdistill.metrics.consistency import consistency_scorer
 from semdistill.metrics.image import latent_psnr, psnr
 from semdistill.models.latent_jscc import LatentJSCC
 
@@ -74,7 +74,7 @@ def main() -> None:
     if not isinstance(cfg, DekagConfig):
         raise SystemExit(f"{args.run} is not a dekag run (system: {cfg.system})")
     data = build_datasets(cfg, RunDir.open(args.run))
-    edge, scorer = load_edge(cfg.edge), consistency_scorer(cfg)
+    edge, scorer = load_edge(cfg.edge), consistency_scorer(cfg.metrics, cfg.edge.device)
     if scorer is None:
         raise SystemExit("the run's config names no consistency embedder (metrics.embedders)")
     z, cloud = data["test"], data["cloud_test"]

@@ -20,10 +20,11 @@ from pathlib import Path
 
 
 def worker(out: Path, steps: int, config: str) -> None:
+    from semdistill.channels import Link
     from semdistill.distill import DistillJob, distill
     from semdistill.experiments.ltsc import aug_seed, augment_of
     from semdistill.experiments.registry import load_config_file
-    from semdistill.models.student import TaskStudent, build_link
+    from semdistill.models.student import TaskStudent
 
     _, cfg = load_config_file(config)
     train_ds = cfg.data.build("train")
@@ -31,7 +32,8 @@ def worker(out: Path, steps: int, config: str) -> None:
     train = cfg.train.model_copy(update={"steps": steps, "checkpoint_every": 10**6, "cpu": True,
                                          "warmup_steps": 0})
     with tempfile.TemporaryDirectory() as tmp:
-        job = DistillJob(student=student, link=build_link(cfg.channel), dataset=train_ds,
+        link = Link.from_config(cfg.channel, normalize=False)
+        job = DistillJob(student=student, link=link, dataset=train_ds,
                          train=train, loss=cfg.loss, snr=cfg.snr, checkpoint_dir=Path(tmp),
                          augment=augment_of(cfg), aug_seed=aug_seed(cfg), views=1, seed=0,
                          tag="bench")

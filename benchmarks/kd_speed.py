@@ -29,12 +29,14 @@ from pathlib import Path
 
 import torch
 
+from semdistill.channels import Link
 from semdistill.channels.config import ChannelConfig
 from semdistill.config import SNRRange
+from semdistill.data import SeededAugment, view_seeds
 from semdistill.distill.losses import channel_rate, cross_entropy, soft_cross_entropy
 from semdistill.distill.trainers import training_snr
-from semdistill.models.student import StudentConfig, TaskStudent, build_link
-from semdistill.teachers import KnowledgeStore, SeededAugment, Teacher, load_teacher, view_seeds
+from semdistill.models.student import StudentConfig, TaskStudent
+from semdistill.teachers import KnowledgeStore, Teacher, load_teacher
 
 
 class TensorImages:
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         teachers = cpu_teachers(data.num_classes)
         autocast = nullcontext()
     aug, seed, snr_range = SeededAugment(), 11, SNRRange()
-    link = build_link(ChannelConfig(name="awgn")).to(device)
+    link = Link.from_config(ChannelConfig(name="awgn"), normalize=False).to(device)
 
     def fresh_student() -> tuple[TaskStudent, torch.optim.Optimizer]:
         torch.manual_seed(0)

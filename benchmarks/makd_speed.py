@@ -52,8 +52,8 @@ def run_variant(variant: str, small: bool, batch: int, rank: int, iters: int, de
     from peft import LoraConfig
     from transformers import CLIPTextConfig, CLIPTextModel
 
+    from semdistill.generative.diffusion import eps_loss
     from semdistill.generative.metaword import MetawordTextEncoder
-    from semdistill.generative.pretrain_edge import eps_loss
 
     torch.manual_seed(0)
     s = sizes(small)

@@ -21,7 +21,7 @@ import typer
 from semdistill import __version__
 from semdistill.config import SNR_MAX_DB, SNR_MIN_DB
 from semdistill.errors import UserError
-from semdistill.utils import grid
+from semdistill.utils.grid import grid_option
 
 app = typer.Typer(
     name="semdistill",
@@ -38,14 +38,6 @@ COMMAND_MODULES = (
     "semdistill.teachers.commands",
     "semdistill.generative.commands",
 )
-
-
-def parse_grid(spec: str) -> list[float]:
-    """An axis grid from the command line, as a click parameter error when malformed."""
-    try:
-        return grid.parse_grid(spec)
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from None
 
 
 def _version(value: bool) -> None:
@@ -119,7 +111,7 @@ def evaluate(
     exp, cfg = load_config(rd.config_data(), source=str(run_dir / "config.yaml"))
     if exp.evaluate is None:
         raise UserError(f"system {exp.name!r} has no eval command")
-    snrs = parse_grid(snr)
+    snrs = grid_option(snr)
     bad = [v for v in snrs if not SNR_MIN_DB <= v <= SNR_MAX_DB]
     if bad:
         raise UserError(f"--snr: {bad[0]:g} dB is outside the supported range "
@@ -150,8 +142,8 @@ def plot(
     out: Annotated[Path, typer.Option(help="Output PNG.")] = Path("plot.png"),
 ) -> None:
     """Plot a metric against an axis from any set of results files."""
-    from semdistill.experiments.plots import plot_metric
-    from semdistill.experiments.results import load_all
+    from semdistill.figures import plot_metric
+    from semdistill.results import load_all
 
     results = load_all(files)
     if not results:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from semdistill.experiments.dekag import _fingerprint, checks
 from semdistill.experiments.registry import load_config_file
-from semdistill.experiments.results import Results
+from semdistill.results import Results
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "dekag" / "shapes.yaml"
 

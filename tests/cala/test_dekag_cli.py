@@ -12,10 +12,10 @@ import torch
 pytest.importorskip("semdistill.data")
 
 from semdistill.cli import main  # noqa: E402
-from semdistill.experiments.results import Results  # noqa: E402
+from semdistill.data.world.samples import caption_words, render_world  # noqa: E402
 from semdistill.generative.edge import EdgeArch, EdgeLDM  # noqa: E402
-from semdistill.generative.world import caption_words, render_world  # noqa: E402
 from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads  # noqa: E402
+from semdistill.results import Results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "dekag" / "tiny.yaml"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from semdistill import __version__
-from semdistill.cli import app, main, parse_grid
+from semdistill.cli import app, main
+from semdistill.utils.grid import grid_option
 
 
 def test_version(capsys):
@@ -70,10 +71,10 @@ def test_unknown_option_is_a_usage_error_not_a_traceback(capsys):
     assert "No such option" in err and "Traceback" not in err
 
 
-def test_parse_grid():
-    assert parse_grid("-5:20:5") == [-5, 0, 5, 10, 15, 20]
-    assert parse_grid("0,10") == [0, 10]
+def test_grid_option():
+    assert grid_option("-5:20:5") == [-5, 0, 5, 10, 15, 20]
+    assert grid_option("0,10") == [0, 10]
     import typer
 
     with pytest.raises(typer.BadParameter):
-        parse_grid("5:0:1")
+        grid_option("5:0:1")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from semdistill.experiments import MarkdownReport, Results, load_all, plot_metric
+from semdistill.experiments import MarkdownReport
+from semdistill.figures import plot_metric
+from semdistill.results import Results, load_all
 
 
 def test_results_roundtrip_series_and_plot(tmp_path):

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from semdistill.cli import main
-from semdistill.experiments.results import Results
+from semdistill.results import Results
 
 pytest.importorskip("semdistill.data", reason="the shapes world (semdistill.data) is not installed")
 

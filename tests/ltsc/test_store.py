@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from semdistill.data import SeededAugment, view_seeds
 from semdistill.teachers import (
     KnowledgeStore,
-    SeededAugment,
     StoreCorrupt,
     StoreMismatch,
     dense_soft_labels,
     load_teacher,
-    view_seeds,
 )
 
 DS_ID = {"name": "toy", "split": "train"}

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from semdistill.channels import Link
 from semdistill.channels.config import ChannelConfig
 from semdistill.config import ConfigError
 from semdistill.models.adaptive import ChannelAdaptiveModule
-from semdistill.models.student import StudentConfig, TaskStudent, build_link
+from semdistill.models.student import StudentConfig, TaskStudent
 
 
 def test_adaptive_weights_are_per_channel_in_unit_interval_and_depend_on_snr():
@@ -75,8 +76,8 @@ def test_student_respects_the_power_constraint_and_runs_over_rayleigh():
     torch.manual_seed(0)
     for power in ("equal", "max"):
         s = TaskStudent(StudentConfig(power=power), num_classes=3, image_size=32)
-        out = s(torch.rand(4, 3, 32, 32), torch.full((4,), 3.0), build_link(
-            ChannelConfig(name="rayleigh")))
+        out = s(torch.rand(4, 3, 32, 32), torch.full((4,), 3.0),
+                Link.from_config(ChannelConfig(name="rayleigh"), normalize=False))
         energy = out.x.abs().square().mean(1)
         assert out.logits.shape == (4, 3)
         assert (energy <= 1 + 1e-5).all()
@@ -96,7 +97,7 @@ def test_student_accuracy_reports_the_mean_transmitted_energy():
     from semdistill.metrics.classification import student_accuracy
 
     ds = ShapesWorld(split="test", size=12, image_size=32, seed=0, task="shape")
-    link = build_link(ChannelConfig(name="awgn"))
+    link = Link.from_config(ChannelConfig(name="awgn"), normalize=False)
     torch.manual_seed(0)
     equal = TaskStudent(StudentConfig(power="equal"), ds.num_classes, image_size=32)
     m = student_accuracy(equal, link, ds, 5.0, batch_size=5, repeats=2)

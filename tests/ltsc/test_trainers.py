@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
+from semdistill.channels import Link
 from semdistill.channels.config import ChannelConfig
 from semdistill.config import SNRRange, TrainConfig
+from semdistill.data import SeededAugment
 from semdistill.distill import DistillJob, LossConfig, batch_views, distill, training_snr
 from semdistill.distill import trainers as tr
-from semdistill.models.student import StudentConfig, TaskStudent, build_link
-from semdistill.teachers import KnowledgeStore, SeededAugment
+from semdistill.models.student import StudentConfig, TaskStudent
+from semdistill.teachers import KnowledgeStore
 
 
 def _student():
@@ -20,7 +22,7 @@ def _student():
 
 def _job(toy, tmp_path, name, steps=3):
     return DistillJob(
-        student=_student(), link=build_link(ChannelConfig()), dataset=toy,
+        student=_student(), link=Link.from_config(ChannelConfig(), normalize=False), dataset=toy,
         train=TrainConfig(steps=steps, batch_size=8, checkpoint_every=100, log_every=1),
         loss=LossConfig(), snr=SNRRange(low=-5, high=20), checkpoint_dir=tmp_path / name,
         augment=SeededAugment(), aug_seed=5, views=2, seed=0, tag=name)

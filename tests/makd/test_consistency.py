@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from semdistill.generative.errors import ModelNotAvailable
+from semdistill.hub import ModelNotAvailable
 from semdistill.metrics.consistency import ConsistencyScorer, pairwise_cosine_mean
 from semdistill.metrics.world_encoder import (
     RobustnessAugment,

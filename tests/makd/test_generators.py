@@ -7,7 +7,6 @@ import torch
 
 from semdistill.errors import UserError
 from semdistill.generative.edge import EdgeLDM
-from semdistill.generative.errors import ModelNotAvailable
 from semdistill.generative.generators import (
     DiffusersGenerator,
     Generator,
@@ -15,6 +14,7 @@ from semdistill.generative.generators import (
     build_generator,
 )
 from semdistill.generative.tokenizer import build_clip_tokenizer
+from semdistill.hub import ModelNotAvailable
 
 
 def test_tokenizer_keeps_vocabulary_words_whole():

@@ -7,14 +7,15 @@ from typing import get_args
 import pytest
 import torch
 
-from semdistill.generative.makd import MAKDConfig, MAKDDeliverable, distill, split_budget
+from semdistill.generative.deliverable import MAKDDeliverable
+from semdistill.generative.diffusion import eps_loss
+from semdistill.generative.makd import MAKDConfig, align, split_budget
 from semdistill.generative.metaword import (
     PLACEMENTS,
     MetawordTextEncoder,
     add_metaword,
     insert_metaword,
 )
-from semdistill.generative.pretrain_edge import eps_loss
 
 
 def test_metaword_training_changes_only_its_row(tiny_edge):
@@ -94,7 +95,7 @@ def test_makd_reduces_eps_loss_and_deliverable_roundtrips(tiny_edge, tmp_path):
     z = tiny_edge.encode_images(imgs).repeat(4, 1, 1, 1)
     before = _loss(tiny_edge, prompts * 4, z)
     cfg = MAKDConfig(rank=2, alpha=2.0, batch_size=8, metaword_fraction=0.25, lora_lr=1e-2)
-    d = distill(tiny_edge, imgs, prompts, "triangle", cfg, "makd", 24, tmp_path / "w")
+    d = align(tiny_edge, imgs, prompts, "triangle", cfg, "makd", 24, tmp_path / "w")
     after = _loss(tiny_edge, ["a red triangle <meta>"] * len(z), z)
     assert after < before
     unet_params = sum(p.numel() for n, p in tiny_edge.unet.named_parameters() if "lora_" not in n)
@@ -117,7 +118,7 @@ def test_deliverable_applied_to_fresh_edge_reproduces_aligned_samples(saved_edge
 
     edge = EdgeLDM.from_pretrained(saved_edge)
     cfg = MAKDConfig(rank=2, alpha=2.0, batch_size=4, lora_lr=1e-2)
-    d = distill(edge, _teacher(4), ["a red triangle"] * 4, "triangle", cfg, "makd", 6,
+    d = align(edge, _teacher(4), ["a red triangle"] * 4, "triangle", cfg, "makd", 6,
                 tmp_path / "w")
     want = edge.generate(["a red <meta> triangle"], [5])
     fresh = EdgeLDM.from_pretrained(saved_edge)
@@ -135,7 +136,7 @@ def test_metaword_anchor_keeps_the_metaword_near_its_class_word(saved_edge, tmp_
         v0 = edge.text_encoder.get_input_embeddings().weight[
             edge.tokenizer.convert_tokens_to_ids("triangle</w>")].detach().clone()
         cfg = MAKDConfig(batch_size=8, metaword_lr=0.1, metaword_anchor=anchor)
-        d = distill(edge, imgs, ["a red triangle"] * len(imgs), "triangle", cfg, "metaword", 12,
+        d = align(edge, imgs, ["a red triangle"] * len(imgs), "triangle", cfg, "metaword", 12,
                     tmp_path / f"w{anchor}")
         drift[anchor] = float((d.embedding - v0).norm() / v0.norm())
     assert 0 < drift[50.0] < 0.5 * drift[0.0]
@@ -151,7 +152,7 @@ def test_prior_preservation_adds_its_weighted_term_and_loosens_the_teacher_fit(s
         edge = EdgeLDM.from_pretrained(saved_edge)
         cfg = MAKDConfig(rank=2, alpha=2.0, batch_size=8, lora_lr=5e-2, prior_weight=weight)
         logs[weight] = seen = []
-        distill(edge, imgs, prompts, "triangle", cfg, "lora", 60, tmp_path / f"w{weight}",
+        align(edge, imgs, prompts, "triangle", cfg, "lora", 60, tmp_path / f"w{weight}",
                 log=lambda step, tag, seen=seen, **kw: seen.append(kw))
         fit[weight] = _loss(edge, prompts * 8, teacher)
     last = logs[5.0][-1]
@@ -162,7 +163,7 @@ def test_prior_preservation_adds_its_weighted_term_and_loosens_the_teacher_fit(s
     # with the metaword the prior keeps its own (plain) prompts
     seen = []
     cfg = MAKDConfig(rank=2, alpha=2.0, batch_size=8, lora_lr=5e-2, prior_weight=5.0)
-    distill(EdgeLDM.from_pretrained(saved_edge), imgs, prompts, "triangle", cfg, "makd", 8,
+    align(EdgeLDM.from_pretrained(saved_edge), imgs, prompts, "triangle", cfg, "makd", 8,
             tmp_path / "makd", log=lambda step, tag, **kw: seen.append((tag, kw)))
     last = [kw for tag, kw in seen if tag.endswith("/lora")][-1]
     assert last["loss"] == pytest.approx(last["eps"] + 5.0 * last["prior"], rel=1e-5)

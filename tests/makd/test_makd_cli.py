@@ -10,9 +10,9 @@ import torch
 pytest.importorskip("semdistill.data")
 
 from semdistill.cli import main  # noqa: E402
-from semdistill.experiments.results import Results  # noqa: E402
-from semdistill.generative.world import render_world  # noqa: E402
+from semdistill.data.world.samples import render_world  # noqa: E402
 from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads  # noqa: E402
+from semdistill.results import Results  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "dekag" / "makd-tiny.yaml"
 

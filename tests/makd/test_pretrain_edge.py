@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from semdistill.config import ConfigError, TrainConfig
+from semdistill.data.world.samples import render_world
 from semdistill.generative.edge import EdgeArch, EdgeLDM
 from semdistill.generative.pretrain_edge import EdgePretrainConfig, pretrain_edge
-from semdistill.generative.world import render_world
 from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads
 
 

@@ -20,8 +20,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Simulate uncoded QPSK/16-QAM BER over AWGN and Rayleigh and plot it against theory."""
         from semdistill.channels.demo import channel_demo
-        from semdistill.cli import parse_grid
+        from semdistill.utils.grid import grid_option
 
-        result = channel_demo(out, snr_db=parse_grid(snr), num_bits=bits, device=device)
+        result = channel_demo(out, snr_db=grid_option(snr), num_bits=bits, device=device)
         typer.echo(f"BER plot: {result['png']}")
         typer.echo(f"records:  {result['json']}")

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from semdistill.channels.theory import simulate_ber, theoretical_ber
-from semdistill.experiments.results import Results
+from semdistill.results import Results
 
 CONVENTION = "Es=1, SNR=Es/N0 per complex symbol, N0 per complex symbol, E|h|^2=1, ZF, perfect CSI"
 
@@ -43,7 +43,7 @@ def channel_demo(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from semdistill.experiments.plots import save_figure
+    from semdistill.figures import save_figure
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -64,12 +64,18 @@ class Link(nn.Module):
         self.normalize = normalize
 
     @classmethod
-    def from_config(cls, cfg: ChannelConfig | dict[str, Any]) -> Link:
-        """Build from a :class:`ChannelConfig` (or a dict validated as one)."""
+    def from_config(cls, cfg: ChannelConfig | dict[str, Any], normalize: bool = True) -> Link:
+        """Build from a :class:`ChannelConfig` (or a dict validated as one).
+
+        ``normalize=False`` is for transmitters that constrain their own power (the task
+        student's power constraint, the latent codec's normalization before quantization):
+        their symbols are sent as they are.
+        """
         if not isinstance(cfg, ChannelConfig):
             cfg = ChannelConfig.model_validate(cfg)
         channel = build_channel(cfg.name, **cfg.channel_kwargs())
-        return cls(channel, equalizer=cfg.equalizer, csi_error_var=cfg.csi_error_var)
+        return cls(channel, equalizer=cfg.equalizer, csi_error_var=cfg.csi_error_var,
+                   normalize=normalize)
 
     def extra_repr(self) -> str:
         return (

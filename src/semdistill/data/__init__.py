@@ -10,7 +10,9 @@ from semdistill.data.real import (
     load_stl10,
 )
 from semdistill.data.registry import DATASETS, get_dataset
+from semdistill.data.spec import DatasetSpec
 from semdistill.data.transforms import build_transform
+from semdistill.data.views import IndexedImages, SeededAugment, Subset, as_indexed, view_seeds
 from semdistill.data.world.attributes import (
     BACKGROUNDS,
     COLORS,
@@ -22,29 +24,49 @@ from semdistill.data.world.attributes import (
 )
 from semdistill.data.world.captions import caption, parse_caption
 from semdistill.data.world.dataset import ShapesWorld, attrs_from_captions, render, task_classes
+from semdistill.data.world.samples import (
+    WorldSample,
+    attrs_for_prompts,
+    caption_words,
+    make_subject,
+    render_world,
+    subject_prompts,
+)
 
 __all__ = [
     "BACKGROUNDS",
-    "DATASETS",
     "COLORS",
+    "DATASETS",
     "SHAPES",
     "SIZES",
     "STYLES",
     "CaptionedDataset",
     "DatasetNotFoundError",
+    "DatasetSpec",
+    "IndexedImages",
+    "SeededAugment",
     "ShapesWorld",
     "Subject",
+    "Subset",
     "WorldAttrs",
+    "WorldSample",
+    "as_indexed",
+    "attrs_for_prompts",
     "attrs_from_captions",
     "build_transform",
     "caption",
+    "caption_words",
     "get_dataset",
     "load_cifar10",
     "load_cifar100",
     "load_imagefolder",
     "load_prompts",
     "load_stl10",
+    "make_subject",
     "parse_caption",
     "render",
+    "render_world",
+    "subject_prompts",
     "task_classes",
+    "view_seeds",
 ]

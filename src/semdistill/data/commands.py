@@ -22,7 +22,7 @@ def preview_grid(out: Path, n: int, size: int, styles: list[str], split: str, se
     import matplotlib.pyplot as plt
 
     from semdistill.data import ShapesWorld
-    from semdistill.experiments.plots import save_figure
+    from semdistill.figures import save_figure
 
     world = ShapesWorld(split=split, size=n, image_size=size, seed=seed, styles=styles)
     cols = min(4, n)

@@ -23,6 +23,7 @@ from torch import nn
 
 from semdistill.channels import Link
 from semdistill.config import SNRRange, StrictModel, TrainConfig
+from semdistill.data.views import IndexedImages, SeededAugment, view_seeds
 from semdistill.distill.losses import (
     WeightedTerms,
     channel_rate,
@@ -34,7 +35,6 @@ from semdistill.engine.loop import TrainSummary
 from semdistill.registry import Registry
 from semdistill.teachers.base import Teacher
 from semdistill.teachers.store import KnowledgeStore
-from semdistill.teachers.views import IndexedImages, SeededAugment, view_seeds
 
 
 class LossConfig(StrictModel):

@@ -30,6 +30,7 @@ from semdistill.engine.checkpoint import latest_checkpoint, load_checkpoint, sav
 from semdistill.engine.processes import use_cpu
 from semdistill.errors import UserError
 from semdistill.utils.io import fingerprint as _fingerprint
+from semdistill.utils.seeds import derive_seed
 
 StepFn = Callable[[Mapping[str, nn.Module], Any], Mapping[str, torch.Tensor]]
 
@@ -52,7 +53,7 @@ def batch_indices(
     out = []
     while len(out) < batch_size:
         epoch, offset = divmod(start + len(out), num_samples)
-        g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        g = torch.Generator().manual_seed(derive_seed(seed, epoch))
         perm = torch.randperm(num_samples, generator=g)
         out.extend(perm[offset : offset + batch_size - len(out)].tolist())
     return torch.tensor(out[rank::world_size], dtype=torch.long)

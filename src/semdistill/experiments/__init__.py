@@ -1,6 +1,9 @@
-"""Experiment plumbing: typed configs per system, run directories, results, plots, reports."""
+"""Experiment plumbing shared by every system: the system registry, run directories, checks, reports.
 
-from semdistill.experiments.plots import plot_metric
+Results files and figures live on the ground floor (:mod:`semdistill.results`,
+:mod:`semdistill.figures`) so that channels, data and metrics can use them too.
+"""
+
 from semdistill.experiments.registry import (
     ExperimentConfig,
     get_experiment,
@@ -9,18 +12,14 @@ from semdistill.experiments.registry import (
     register_experiment,
 )
 from semdistill.experiments.report import MarkdownReport
-from semdistill.experiments.results import Results, load_all
 from semdistill.experiments.rundir import RunDir
 
 __all__ = [
     "ExperimentConfig",
     "MarkdownReport",
-    "Results",
     "RunDir",
     "get_experiment",
-    "load_all",
     "load_config",
     "load_config_file",
-    "plot_metric",
     "register_experiment",
 ]

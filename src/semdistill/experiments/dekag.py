@@ -30,6 +30,7 @@ from pydantic import Field
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from semdistill.channels import Link
 from semdistill.channels.config import ChannelConfig
 from semdistill.config import SNRdB, SNRRange, StrictModel, TrainConfig
 from semdistill.engine import Trainer, batch_indices
@@ -38,22 +39,23 @@ from semdistill.experiments.dekag_bytes import (
     plot_consistency_vs_bytes,
     reference_records,
 )
-from semdistill.experiments.makd import EdgeSpec, MetricSpec
-from semdistill.experiments.plots import plot_metric, save_figure
 from semdistill.experiments.registry import ExperimentConfig, register_experiment
 from semdistill.experiments.report import MarkdownReport
-from semdistill.experiments.results import Results
 from semdistill.experiments.rundir import RunDir
-from semdistill.generative.edge import EdgeLDM, load_default_edge
+from semdistill.figures import plot_metric, save_figure, save_image_grid
+from semdistill.generative.deliverable import MAKDDeliverable
+from semdistill.generative.edge import EdgeLDM, EdgeSpec, load_edge
 from semdistill.generative.generators import GeneratorConfig, build_generator
 from semdistill.generative.link import GenerativeLink, link_bytes
-from semdistill.generative.makd import MAKDConfig, MAKDDeliverable, distill, edge_prompts
-from semdistill.metrics.consistency import ConsistencyScorer
+from semdistill.generative.makd import MAKDConfig, align, edge_prompts
+from semdistill.metrics.consistency import ConsistencyScorer, MetricSpec, consistency_scorer
 from semdistill.metrics.image import latent_psnr, psnr, ssim
 from semdistill.models.cala import CALAConfig, CALAModel, build_cala, build_shared_lora
 from semdistill.models.latent_jscc import LatentJSCC, LatentJSCCConfig, jscc_loss
 from semdistill.models.vgsa import build_vgsa, snr_group_edges
 from semdistill.registry import Registry
+from semdistill.results import Results
+from semdistill.utils.seeds import derive_seed, derive_seeds
 
 #: evaluation order and display names of the methods.
 METHOD_LABELS = {"base": "base (no alignment)", "shared_lora": "shared LoRA", "vgsa": "VGSA",
@@ -133,18 +135,6 @@ class DekagConfig(ExperimentConfig):
 
 
 # ---- data ----------------------------------------------------------------------------------
-def load_edge(spec: EdgeSpec) -> EdgeLDM:
-    """The edge LDM of the config (shipped default when ``model`` is empty)."""
-    edge = EdgeLDM.from_pretrained(spec.model, device=spec.device) if spec.model else \
-        load_default_edge(spec.device)
-    edge.sampler, edge.steps, edge.guidance = spec.sampler, spec.steps, spec.guidance
-    return edge
-
-
-def _seeds(base: int, n: int) -> list[int]:
-    return [base + i for i in range(n)]
-
-
 def _general_prompts(n: int, seed: int, image_size: int) -> list[str]:
     """Captions of the world's train split: what the unaligned edge is asked for."""
     from semdistill.data import ShapesWorld
@@ -178,11 +168,11 @@ def build_datasets(cfg: DekagConfig, run_dir: RunDir) -> dict[str, Any]:
     Returns ``{"base": (N0, C, h, w), "train": (N1, ...), "test": (N2, ...),
     "cloud_test": (N2, 3, H, W), "test_prompts": [...], "deliverable": {...}}``.
     """
-    from semdistill.generative.world import subject_prompts
+    from semdistill.data.world.samples import subject_prompts
 
     cache = run_dir.path / "data" / "datasets.safetensors"
     meta_path = run_dir.path / "data" / "datasets.json"
-    d, s = cfg.data, cfg.seed * 1_000_003
+    d = cfg.data
     test_p = subject_prompts(d.subject, d.test_prompts, "test", d.world_seed,
                              cfg.cloud.image_size)
     if cache.is_file() and meta_path.is_file():
@@ -194,7 +184,7 @@ def build_datasets(cfg: DekagConfig, run_dir: RunDir) -> dict[str, Any]:
     cloud = build_generator(cfg.cloud)
     steps = d.gen_steps
     base_p = _general_prompts(d.base_prompts, d.world_seed + 17, cfg.cloud.image_size)
-    base = edge.generate_latents(base_p, _seeds(s + 100_000, len(base_p)), steps=steps)
+    base = edge.generate_latents(base_p, derive_seeds(cfg.seed, 100_000, len(base_p)), steps=steps)
     train_p = subject_prompts(d.subject, d.train_prompts, "train", d.world_seed,
                               cfg.cloud.image_size)
     class_word = d.subject.get("shape") or next(iter(d.subject.values()))
@@ -203,8 +193,8 @@ def build_datasets(cfg: DekagConfig, run_dir: RunDir) -> dict[str, Any]:
         deliverable = edge.load_alignment(resolve_deliverable(a.deliverable))
     else:
         teach_p = train_p[: a.teacher_images]
-        teacher = cloud.generate(teach_p, _seeds(s + 200_000, len(teach_p)))
-        deliverable = distill(edge, teacher, teach_p, class_word, a.makd, a.method, a.steps,
+        teacher = cloud.generate(teach_p, derive_seeds(cfg.seed, 200_000, len(teach_p)))
+        deliverable = align(edge, teacher, teach_p, class_word, a.makd, a.method, a.steps,
                               run_dir.checkpoints / "makd", seed=cfg.seed,
                               log=run_dir.log_metrics)
         deliverable.save(run_dir.path / "makd" / "deliverable.safetensors")
@@ -212,8 +202,8 @@ def build_datasets(cfg: DekagConfig, run_dir: RunDir) -> dict[str, Any]:
     aligned = edge_prompts if deliverable.token else (lambda p, *_: list(p))
     train = edge.generate_latents(aligned(train_p, "makd", token, class_word,
                                           deliverable.placement),
-                                  _seeds(s + 300_000, len(train_p)), steps=steps)
-    test_s = _seeds(s + 400_000, len(test_p))
+                                  derive_seeds(cfg.seed, 300_000, len(train_p)), steps=steps)
+    test_s = derive_seeds(cfg.seed, 400_000, len(test_p))
     test = edge.generate_latents(aligned(test_p, "makd", token, class_word,
                                          deliverable.placement), test_s, steps=steps)
     unaligned_test = torch.zeros(0)
@@ -306,14 +296,19 @@ def train_codec(model: nn.Module, latents: torch.Tensor, train: TrainConfig, run
 
 # ---- evaluation ----------------------------------------------------------------------------
 def _grid_seed(seed: int, rate: int, snr: float) -> int:
-    return (seed * 1_000_003 + rate * 10_007 + int(round(snr * 100)) + 7_000_000) % (2**62)
+    return derive_seed(seed, rate * 10_007 + int(round(snr * 100)) + 7_000_000, modulo=2**62)
 
 
 @torch.no_grad()
 def evaluate_grid(models: Mapping[str, nn.Module], edge: EdgeLDM, data: Mapping[str, Any],
                   cfg: DekagConfig, scorer: ConsistencyScorer | None, snr_list: list[float],
-                  results: Results, channel: str) -> dict[str, torch.Tensor]:
-    """Every method × rate × SNR on the test latents; appends records, returns sample images."""
+                  results: Results, channel: str, link: nn.Module | None = None
+                  ) -> dict[str, torch.Tensor]:
+    """Every method × rate × SNR on the test latents; appends records, returns sample images.
+
+    ``link`` is the physical layer (default: each codec's own); every method sees the same
+    channel draws at a condition (one generator seeded per rate and SNR).
+    """
     z, cloud = data["test"], data["cloud_test"]
     ref_img = edge.decode_latents(z).cpu()
     base = models["base"]
@@ -324,9 +319,9 @@ def evaluate_grid(models: Mapping[str, nn.Module], edge: EdgeLDM, data: Mapping[
         nbytes = sum(link_bytes(p, k, base.bits_per_symbol) for p in prompts) / len(prompts)
         for snr in snr_list:
             for name, model in models.items():
-                torch.manual_seed(_grid_seed(cfg.seed, r, snr))  # common channel draws
-                link = GenerativeLink(edge, model, base.rates, base.bits_per_symbol)
-                zh = torch.cat([link.send_latents(z[i : i + bs], r, snr)
+                g = torch.Generator(device=z.device).manual_seed(_grid_seed(cfg.seed, r, snr))
+                gen_link = GenerativeLink(edge, model, base.rates, base.bits_per_symbol)
+                zh = torch.cat([gen_link.send_latents(z[i : i + bs], r, snr, link, g)
                                 for i in range(0, len(z), bs)])
                 img = edge.decode_latents(zh).cpu()
                 rec = {"method": name, "channel": channel, "rate": r, "symbols": k,
@@ -343,25 +338,6 @@ def evaluate_grid(models: Mapping[str, nn.Module], edge: EdgeLDM, data: Mapping[
 
 
 # ---- report --------------------------------------------------------------------------------
-def _save_grid(path: Path, rows: list[torch.Tensor], labels: list[str], title: str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from torchvision.utils import make_grid
-
-    fig, axes = plt.subplots(len(rows), 1, figsize=(1.0 * rows[0].shape[0] + 1.5,
-                                                     1.1 * len(rows) + 0.4), dpi=100)
-    for ax, imgs, lab in zip(axes, rows, labels, strict=True):
-        ax.imshow(make_grid(imgs.cpu(), nrow=len(imgs), padding=1).permute(1, 2, 0).numpy())
-        ax.set_ylabel(lab, rotation=0, ha="right", va="center", fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    return save_figure(fig, path)
-
-
 def _heatmap(grid: Results, a: str, b: str, out: Path, metric: str = "psnr") -> Path:
     import matplotlib
 
@@ -481,16 +457,6 @@ def build_report(run_dir: RunDir) -> Path:
     return rep.save(run_dir.report_path)
 
 
-def consistency_scorer(cfg: DekagConfig) -> ConsistencyScorer | None:
-    """The config's consistency embedders (None when it names none)."""
-    if not cfg.metrics.embedders:
-        return None
-    models = dict(cfg.metrics.models)
-    if cfg.metrics.world_encoder:
-        models.setdefault("world-encoder", cfg.metrics.world_encoder)
-    return ConsistencyScorer.build(cfg.metrics.embedders, models, device=cfg.edge.device)
-
-
 def _fingerprint(cfg: DekagConfig, extra: str) -> str:
     """What the trained weights depend on (options added later left out at their old value, so
     earlier runs still resume and re-evaluate)."""
@@ -538,11 +504,9 @@ def merge_check(model: CALAModel, z: torch.Tensor, rates: int, seed: int) -> flo
     for r, snr in ((0, 0.0), (rates - 1, 15.0)):
         b = z.shape[0]
         rr, ss = torch.full((b,), r), torch.full((b,), snr)
-        torch.manual_seed(seed)
-        gated = model(z, rr, ss).z_hat
+        gated = model(z, rr, ss, generator=torch.Generator(device=z.device).manual_seed(seed)).z_hat
         model.merge(r, snr)
-        torch.manual_seed(seed)
-        merged = model(z, rr, ss).z_hat
+        merged = model(z, rr, ss, generator=torch.Generator(device=z.device).manual_seed(seed)).z_hat
         model.unmerge()
         worst = max(worst, float((gated - merged).abs().max()))
     return worst
@@ -550,11 +514,12 @@ def merge_check(model: CALAModel, z: torch.Tensor, rates: int, seed: int) -> flo
 
 def _evaluate_into(cfg: DekagConfig, run_dir: RunDir, models: Mapping[str, nn.Module],
                    data: Mapping[str, Any], snr_list: list[float], channel: str,
-                   extra_meta: Mapping[str, Any]) -> tuple[Results, Results]:
+                   extra_meta: Mapping[str, Any], link: nn.Module | None = None
+                   ) -> tuple[Results, Results]:
     edge = load_edge(cfg.edge)
-    scorer = consistency_scorer(cfg)
+    scorer = consistency_scorer(cfg.metrics, cfg.edge.device)
     grid = Results("dekag", "dekag-grid")
-    samples = evaluate_grid(models, edge, data, cfg, scorer, snr_list, grid, channel)
+    samples = evaluate_grid(models, edge, data, cfg, scorer, snr_list, grid, channel, link)
     refs = Results("dekag", "dekag-bytes")
     reference_records(edge, data, scorer, refs, cfg.eval.jpeg_qualities)
     base = models["base"]
@@ -580,7 +545,7 @@ def _evaluate_into(cfg: DekagConfig, run_dir: RunDir, models: Mapping[str, nn.Mo
         for m in models:
             rows.append(samples[f"{m}|{r}|{snr:g}"])
             labels.append(METHOD_LABELS.get(m, m))
-        path = _save_grid(run_dir.plots / f"samples-rate{r}-snr{snr:g}.png", rows, labels,
+        path = save_image_grid(run_dir.plots / f"samples-rate{r}-snr{snr:g}.png", rows, labels,
                           f"user images at K_r = {base.rates[r]} symbols, {snr:g} dB")
         grids.append(str(path.relative_to(run_dir.path)))
     ch = cfg.codec.channel
@@ -641,21 +606,11 @@ def evaluate(cfg: DekagConfig, run_dir: RunDir, snr_db: list[float] | None = Non
         if name in ("awgn", "rayleigh"):
             upd.update(num_blocks=1, correlation="none")
         ch = ChannelConfig.model_validate({**cfg.codec.channel.model_dump(), **upd})
-        codec_cfg = cfg.codec.model_copy(update={"channel": ch})
-        _set_channel(models, codec_cfg)
-        cfg = cfg.model_copy(update={"codec": codec_cfg})
+        cfg = cfg.model_copy(update={"codec": cfg.codec.model_copy(update={"channel": ch})})
+    link = Link.from_config(cfg.codec.channel, normalize=False)  # the trained weights, sent over it
     grid, refs = _evaluate_into(cfg, run_dir, models, data, list(snr_db or cfg.eval.snr_db),
-                                name, {"trainable": counts, "train": info})
+                                name, {"trainable": counts, "train": info}, link)
     return grid.save(run_dir.results / f"dekag-grid-{name}.json")
-
-
-def _set_channel(models: Mapping[str, nn.Module], codec_cfg: LatentJSCCConfig) -> None:
-    """Swap the physical channel of every evaluated codec (weights unchanged)."""
-    for model in models.values():
-        for m in model.modules():
-            if isinstance(m, LatentJSCC):
-                m.config = codec_cfg
-                m.link = LatentJSCC.make_link(codec_cfg.channel)
 
 
 register_experiment("dekag", DekagConfig, evaluate=evaluate, report=build_report)(run)

@@ -17,12 +17,12 @@ from typing import Any
 
 import torch
 
-from semdistill.experiments.plots import plot_metric
-from semdistill.experiments.results import Results
+from semdistill.figures import plot_metric
 from semdistill.generative.edge import EdgeLDM
 from semdistill.generative.link import JPEG_QUALITY, jpeg_roundtrip, jpeg_scan_bytes, png_sizes
 from semdistill.metrics.consistency import ConsistencyScorer
 from semdistill.metrics.image import psnr
+from semdistill.results import Results
 
 
 def jpeg_label(source: str, quality: int) -> str:

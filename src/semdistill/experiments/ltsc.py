@@ -21,30 +21,30 @@ from typing import Any, Literal
 import torch
 from pydantic import Field, model_validator
 
+from semdistill.channels import Link
 from semdistill.channels.config import ChannelConfig
 from semdistill.config import SNRdB, SNRRange, StrictModel, TrainConfig
+from semdistill.data import DatasetSpec, SeededAugment, Subset
+from semdistill.data.spec import class_names
 from semdistill.distill import DistillJob, LossConfig, distill
 from semdistill.engine import load_checkpoint
-from semdistill.experiments.plots import plot_metric, save_figure
 from semdistill.experiments.registry import ExperimentConfig, register_experiment
 from semdistill.experiments.report import MarkdownReport
-from semdistill.experiments.results import Results
 from semdistill.experiments.rundir import RunDir
+from semdistill.figures import plot_metric, save_figure
 from semdistill.metrics.classification import classifier_accuracy, student_accuracy
 from semdistill.metrics.complexity import count_flops, count_parameters, latency_ms, model_megabytes
-from semdistill.models.student import StudentConfig, TaskStudent, build_link
+from semdistill.models.student import StudentConfig, TaskStudent
+from semdistill.results import Results
 from semdistill.teachers import (
-    DatasetSpec,
     KnowledgeStore,
-    SeededAugment,
     Teacher,
     TeacherPretrainConfig,
     fit_linear_probe,
     load_teacher,
     resolve_teacher,
 )
-from semdistill.teachers.datasets import class_names
-from semdistill.teachers.views import Subset
+from semdistill.utils.seeds import derive_seed
 
 SYSTEM = "ltsc"
 
@@ -230,7 +230,7 @@ def augment_of(cfg: LTSCConfig) -> SeededAugment:
 
 
 def aug_seed(cfg: LTSCConfig) -> int:
-    return cfg.seed * 1_000_003 + 17
+    return derive_seed(cfg.seed, 17)
 
 
 # ---- run --------------------------------------------------------------------------------------
@@ -248,7 +248,8 @@ def _job(cfg: LTSCConfig, rd: RunDir, v: dict[str, Any], student: TaskStudent, t
           "data": cfg.data.model_dump(mode="json"), "snr": cfg.snr.model_dump(),
           "channel": cfg.channel.model_dump(), "store": cfg.store.model_dump(exclude={"path"})}
     return DistillJob(
-        student=student, link=build_link(cfg.channel).to(device), dataset=Subset(train_ds, n),
+        student=student, link=Link.from_config(cfg.channel, normalize=False).to(device),
+        dataset=Subset(train_ds, n),
         train=cfg.train, loss=cfg.loss, snr=cfg.snr, checkpoint_dir=rd.checkpoints / v["name"],
         augment=augment_of(cfg), aug_seed=aug_seed(cfg), views=cfg.store.views, seed=v["seed"],
         tag=v["name"], fingerprint=json.dumps(fp, sort_keys=True), log=rd.log_metrics)
@@ -346,7 +347,8 @@ def evaluate(cfg: LTSCConfig, rd: RunDir, snr_db: list[float], channel: str | No
         if s is not None:
             students[v["name"]] = (v, s)
     for ch in channels:
-        link = build_link(ChannelConfig(name=ch, equalizer=cfg.channel.equalizer)).to(device)
+        link = Link.from_config(ChannelConfig(name=ch, equalizer=cfg.channel.equalizer),
+                                normalize=False).to(device)
         for name, (v, s) in students.items():
             grid = snr_db if v["fraction"] == cfg.fraction and v["seed"] == cfg.seed else []
             for snr in grid:
@@ -355,7 +357,7 @@ def evaluate(cfg: LTSCConfig, rd: RunDir, snr_db: list[float], channel: str | No
                 res.add(method=name, channel=ch, snr_db=float(snr), adaptive=v["adaptive"],
                         fraction=v["fraction"], accuracy=m["accuracy"], active=m["active"],
                         energy=m["energy"])
-    awgn = build_link(ChannelConfig(name="awgn")).to(device)
+    awgn = Link.from_config(ChannelConfig(name="awgn"), normalize=False).to(device)
     seeds = Results(SYSTEM, "accuracy-vs-seed", meta={"channel": "awgn"})
     done: dict[tuple[str, float], float] = {}  # the fraction and seed checks share evaluations
 

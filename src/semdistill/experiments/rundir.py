@@ -3,7 +3,7 @@
     runs/<id>/
       config.yaml          resolved config (what actually ran)
       metrics.jsonl        one JSON object per logged step
-      results/*.json       evaluation results (schema: semdistill.experiments.results)
+      results/*.json       evaluation results (schema: semdistill.results)
       checkpoints/<tag>/   atomic checkpoints (semdistill.engine.checkpoint)
       plots/*.png
       report.md

@@ -32,12 +32,12 @@ from pydantic import Field
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from semdistill.config import StrictModel
-from semdistill.generative.errors import ModelNotAvailable, load_or_explain
 from semdistill.generative.tokenizer import build_clip_tokenizer
+from semdistill.hub import ModelNotAvailable, load_or_explain
 from semdistill.registry import Registry
 
 if TYPE_CHECKING:
-    from semdistill.generative.makd import MAKDDeliverable
+    from semdistill.generative.deliverable import MAKDDeliverable
 
 #: sampler name → diffusers scheduler class (built from the model's training scheduler config)
 SAMPLERS: Registry[type] = Registry("sampler")
@@ -131,7 +131,7 @@ class EdgeLDM:
                         **kw: Any) -> EdgeLDM:
         """Load a diffusers-format folder (SD layout) or, online, a hub id such as
         ``stabilityai/stable-diffusion-2-1-base``. Offline hub ids raise
-        :class:`~semdistill.generative.errors.ModelNotAvailable`."""
+        :class:`~semdistill.hub.ModelNotAvailable`."""
         src = str(path)
 
         def load() -> EdgeLDM:
@@ -276,7 +276,7 @@ class EdgeLDM:
     # ---- alignment (MAKD deliverable) ----------------------------------------------------
     def load_alignment(self, path: str | Path) -> MAKDDeliverable:
         """Load a MAKD deliverable file and apply it; returns the deliverable."""
-        from semdistill.generative.makd import MAKDDeliverable
+        from semdistill.generative.deliverable import MAKDDeliverable
 
         deliverable = MAKDDeliverable.load(path)
         self.apply_alignment(deliverable)
@@ -311,3 +311,22 @@ def load_default_edge(device: str | torch.device = "cpu") -> EdgeLDM:
             f"the shipped edge model is missing at {path}; rebuild it with the command in "
             f"{ASSET_DIR / 'README.md'} (semdistill pretrain-edge --out {path})")
     return EdgeLDM.from_pretrained(path, device=device)
+
+
+class EdgeSpec(StrictModel):
+    """The edge model of a config: the shipped one (``model: ""``) or a diffusers-format folder."""
+
+    model: str = ""
+    sampler: str = "ddim"
+    steps: int = Field(25, ge=1)
+    guidance: float = Field(3.0, ge=0)
+    device: str = "cpu"
+
+
+def load_edge(spec: EdgeSpec) -> EdgeLDM:
+    """The edge LDM of ``spec`` (shipped default when ``model`` is empty), sampler settings set."""
+    edge = EdgeLDM.from_pretrained(spec.model, device=spec.device) if spec.model else \
+        load_default_edge(spec.device)
+    edge.sampler, edge.steps, edge.guidance = spec.sampler, spec.steps, spec.guidance
+    return edge
+

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from semdistill.config import StrictModel
 from semdistill.generative.edge import SAMPLERS
-from semdistill.generative.errors import load_or_explain
+from semdistill.hub import load_or_explain
 from semdistill.registry import Registry
 
 
@@ -120,7 +120,7 @@ class ShapesGenerator:
 
     def attrs(self, prompts: Sequence[str], seeds: Sequence[int]) -> list[dict[str, Any]]:
         """The world attributes each (prompt, seed) renders, with ``style`` set to this one's."""
-        from semdistill.generative.world import attrs_for_prompts
+        from semdistill.data.world.samples import attrs_for_prompts
 
         return [{**a, "style": self.style} for a in attrs_for_prompts(prompts, seeds)]
 

@@ -145,14 +145,19 @@ class GenerativeLink:
 
     @torch.no_grad()
     def send_latents(self, latents: torch.Tensor, rate_index: int | torch.Tensor,
-                     snr_db: float | torch.Tensor) -> torch.Tensor:
-        """Edge latents ``(B, C, h, w)`` → the user's latents after codec and channel."""
+                     snr_db: float | torch.Tensor, link: nn.Module | None = None,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        """Edge latents ``(B, C, h, w)`` → the user's latents after codec and channel.
+
+        ``link``: the physical layer to send over (default: the codec's own); ``generator``
+        drives its noise and fading draws (default: torch's global RNG).
+        """
         b = latents.shape[0]
         device = latents.device
         r = torch.as_tensor(rate_index, device=device).long().expand(b).contiguous()
         s = torch.as_tensor(snr_db, device=device, dtype=torch.float32).expand(b).contiguous()
         self.codec.eval()
-        return self.codec(latents, r, s).z_hat
+        return self.codec(latents, r, s, link=link, generator=generator).z_hat
 
     @torch.no_grad()
     def transmit(self, prompts: Sequence[str], seeds: Sequence[int], rate_index: int,

@@ -8,42 +8,34 @@ The cloud's images for a subject's prompts are encoded by the edge VAE; then
    (``prior_weight``) plus DreamBooth's prior-preservation loss on the un-adapted edge's own
    samples for the plain prompts.
 
-The deliverable (:class:`MAKDDeliverable`) is the LoRA weights plus the metaword vector in one
-safetensors file; :meth:`MAKDDeliverable.export_diffusers` also writes the two files that
-diffusers' ``load_lora_weights`` and ``load_textual_inversion`` read.
+:func:`align` returns the deliverable (:class:`~semdistill.generative.deliverable.MAKDDeliverable`):
+the LoRA weights plus the metaword vector, in one safetensors file.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import torch
-from peft import LoraConfig
-from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+from peft.utils import get_peft_model_state_dict
 from pydantic import Field
-from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import nn
 
 from semdistill.config import StrictModel, TrainConfig
 from semdistill.engine import Trainer, batch_indices
+from semdistill.generative.deliverable import ADAPTER, LORA_TARGETS, MAKDDeliverable, lora_config
+from semdistill.generative.diffusion import eps_loss
 from semdistill.generative.edge import EdgeLDM
-from semdistill.generative.errors import AlignmentError
 from semdistill.generative.metaword import (
     MetawordTextEncoder,
     add_metaword,
     insert_metaword,
 )
-from semdistill.generative.pretrain_edge import eps_loss
 from semdistill.registry import Registry
-
-ADAPTER = "makd"
-LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
-FORMAT = "semdistill.makd/1"
+from semdistill.utils.seeds import derive_seeds
 
 
 class MAKDConfig(StrictModel):
@@ -70,106 +62,6 @@ class MAKDConfig(StrictModel):
                                "(without the metaword), one per teacher image (0: off)")
     batch_size: int = Field(16, ge=1)
     warmup_steps: int = Field(5, ge=0)
-
-
-@dataclass
-class MAKDDeliverable:
-    """What the cloud ships to the edge: LoRA weights and/or one metaword embedding.
-
-    ``lora`` maps peft state-dict keys (adapter name stripped) to tensors; ``embedding`` is (D,).
-    """
-
-    token: str | None = None
-    class_word: str | None = None
-    placement: str = "end"
-    embedding: torch.Tensor | None = None
-    lora: dict[str, torch.Tensor] = field(default_factory=dict)
-    rank: int = 0
-    alpha: float = 0.0
-    targets: list[str] = field(default_factory=lambda: list(LORA_TARGETS))
-
-    @property
-    def num_params(self) -> int:
-        n = sum(v.numel() for v in self.lora.values())
-        return n + (self.embedding.numel() if self.embedding is not None else 0)
-
-    @property
-    def num_bytes(self) -> int:
-        """Payload bytes: every tensor's elements × element size (what is sent, fp32)."""
-        ts = list(self.lora.values()) + ([self.embedding] if self.embedding is not None else [])
-        return sum(t.numel() * t.element_size() for t in ts)
-
-    def _meta(self) -> dict[str, str]:
-        return {"format": FORMAT, "token": self.token or "", "class_word": self.class_word or "",
-                "placement": self.placement,
-                "rank": str(self.rank), "alpha": str(self.alpha),
-                "targets": json.dumps(self.targets)}
-
-    def save(self, path: str | Path) -> Path:
-        """One safetensors file: ``lora.<key>`` tensors, ``metaword`` (D,), metadata."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tensors = {f"lora.{k}": v.detach().cpu().contiguous() for k, v in self.lora.items()}
-        if self.embedding is not None:
-            tensors["metaword"] = self.embedding.detach().cpu().contiguous()
-        save_file(tensors, str(path), metadata=self._meta())
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path) -> MAKDDeliverable:
-        path = Path(path)
-        if not path.is_file():
-            raise AlignmentError(f"no MAKD deliverable at {path}")
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            if meta.get("format") != FORMAT:
-                raise AlignmentError(f"{path} is not a MAKD deliverable ({meta.get('format')!r})")
-            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
-        return cls(token=meta["token"] or None, class_word=meta["class_word"] or None,
-                   # files written before placements existed used "before_class"
-                   placement=meta.get("placement", "before_class"),
-                   embedding=tensors.get("metaword"),
-                   lora={k[5:]: v for k, v in tensors.items() if k.startswith("lora.")},
-                   rank=int(meta["rank"]), alpha=float(meta["alpha"]),
-                   targets=json.loads(meta["targets"]))
-
-    def export_diffusers(self, folder: str | Path) -> dict[str, Path]:
-        """Files for diffusers loaders: ``pytorch_lora_weights.safetensors`` (keys
-        ``unet.<peft key>``, for ``pipe.load_lora_weights``) and ``learned_embeds.safetensors``
-        (``{token: (D,)}``, for ``pipe.load_textual_inversion``)."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        out = {}
-        if self.lora:
-            out["lora"] = folder / "pytorch_lora_weights.safetensors"
-            save_file({f"unet.{k}": v.contiguous() for k, v in self.lora.items()},
-                      str(out["lora"]))
-        if self.embedding is not None and self.token:
-            out["metaword"] = folder / "learned_embeds.safetensors"
-            save_file({self.token: self.embedding.contiguous()}, str(out["metaword"]))
-        return out
-
-    def lora_config(self) -> LoraConfig:
-        return LoraConfig(r=self.rank, lora_alpha=self.alpha, target_modules=list(self.targets),
-                          init_lora_weights="gaussian")
-
-    def apply_to(self, edge: EdgeLDM) -> None:
-        """Add the metaword and LoRA adapter to ``edge`` (in place)."""
-        if self.embedding is not None and self.token:
-            dim = edge.text_encoder.get_input_embeddings().weight.shape[1]
-            if self.embedding.numel() != dim:
-                raise AlignmentError(f"metaword has {self.embedding.numel()} dims, the edge text "
-                                     f"encoder {dim}: deliverable made for another edge model")
-            add_metaword(edge.tokenizer, edge.text_encoder, self.token, self.embedding)
-            edge.metaword = self.token
-        if self.lora:
-            if ADAPTER not in getattr(edge.unet, "peft_config", {}):
-                edge.unet.add_adapter(self.lora_config(), adapter_name=ADAPTER)
-            res = set_peft_model_state_dict(edge.unet, self.lora, adapter_name=ADAPTER)
-            bad = [k for k in getattr(res, "unexpected_keys", []) if "lora" in k]
-            if bad:
-                raise AlignmentError(f"LoRA keys do not fit this edge UNet (e.g. {bad[0]})")
-            edge.unet.eval()
 
 
 # ---- distillation ------------------------------------------------------------------------
@@ -204,7 +96,7 @@ def _train_cfg(steps: int, lr: float, cfg: MAKDConfig, log_every: int) -> TrainC
                        grad_clip=1.0)
 
 
-def distill(
+def align(
     edge: EdgeLDM, teacher_images: torch.Tensor, prompts: Sequence[str], class_word: str,
     cfg: MAKDConfig, method: str, steps: int, work: str | Path, *, seed: int = 0,
     log: Callable[..., None] | None = None,
@@ -222,7 +114,7 @@ def distill(
     z0 = edge.encode_images(teacher_images).cpu()
     prior: tuple[torch.Tensor, torch.Tensor] | None = None
     if use_l and cfg.prior_weight > 0:  # class samples of the edge before any adaptation
-        seeds = [seed * 1_000_003 + 900_000 + i for i in range(len(prompts))]
+        seeds = derive_seeds(seed, 900_000, len(prompts))
         prior = (edge.generate_latents(list(prompts), seeds).cpu(),
                  edge.tokenize(list(prompts)).cpu())
     texts = edge_prompts(prompts, method, cfg.token, class_word, cfg.metaword_placement)
@@ -269,9 +161,7 @@ def distill(
         trainer.fit(batch_fn_for(trainer), stage_a)
         mw.commit()
     if n_b:
-        lcfg = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, target_modules=list(cfg.targets),
-                          init_lora_weights="gaussian")
-        edge.unet.add_adapter(lcfg, adapter_name=ADAPTER)
+        edge.unet.add_adapter(lora_config(cfg.rank, cfg.alpha, cfg.targets), adapter_name=ADAPTER)
         mods: dict[str, nn.Module] = {"unet": edge.unet}
         if mw is not None:  # stage B keeps the optimized metaword fixed
             mw.vector.requires_grad_(False)
@@ -302,15 +192,3 @@ def distill(
         deliverable.embedding = mw.vector.detach().cpu().clone()
     edge.unet.eval()
     return deliverable
-
-
-def lora_param_fraction(deliverable: MAKDDeliverable, edge: EdgeLDM) -> float:
-    """Deliverable parameters / base edge-UNet parameters (LoRA layers excluded)."""
-    base = sum(p.numel() for n, p in edge.unet.named_parameters() if "lora_" not in n)
-    return deliverable.num_params / base
-
-
-def deliverable_summary(d: MAKDDeliverable, edge: EdgeLDM) -> dict[str, Any]:
-    return {"bytes": d.num_bytes, "params": d.num_params,
-            "fraction_of_unet": lora_param_fraction(d, edge), "rank": d.rank,
-            "token": d.token}

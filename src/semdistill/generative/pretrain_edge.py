@@ -23,9 +23,10 @@ from pydantic import Field
 from torch import nn
 
 from semdistill.config import ConfigError, StrictModel, TrainConfig
+from semdistill.data.world.samples import WorldSample, caption_words, render_world
 from semdistill.engine import Trainer, batch_indices
+from semdistill.generative.diffusion import eps_loss
 from semdistill.generative.edge import EdgeArch, EdgeLDM
-from semdistill.generative.world import WorldSample, caption_words, render_world
 from semdistill.metrics.world_encoder import WorldEncoder, attribute_accuracy
 
 #: words every edge vocabulary has, so prompt templates and class words always tokenize whole.
@@ -136,17 +137,6 @@ def train_denoiser(edge: EdgeLDM, data: WorldSample, cfg: EdgePretrainConfig, wo
     trainer.fit(batch_fn, step_fn)
     unet.eval()
     te.eval()
-
-
-def eps_loss(unet: nn.Module, cond: torch.Tensor, z0: torch.Tensor, scheduler: Any,
-             timesteps: torch.Tensor | None = None, noise: torch.Tensor | None = None
-             ) -> torch.Tensor:
-    """E‖ε − ε_θ(√ᾱ_t z0 + √(1−ᾱ_t) ε, c, t)‖² for (B, C, h, w) latents and (B, L, D) context."""
-    n = scheduler.config.num_train_timesteps
-    t = timesteps if timesteps is not None else torch.randint(0, n, (len(z0),), device=z0.device)
-    eps = noise if noise is not None else torch.randn_like(z0)
-    noisy = scheduler.add_noise(z0, eps, t)
-    return nn.functional.mse_loss(unet(noisy, t, encoder_hidden_states=cond).sample, eps)
 
 
 def sample_accuracy(edge: EdgeLDM, encoder: WorldEncoder, captions: list[str],

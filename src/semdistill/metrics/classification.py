@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from semdistill.channels import Link
-from semdistill.teachers.views import IndexedImages
+from semdistill.data.views import IndexedImages
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:

@@ -11,9 +11,12 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 
-def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameters (all, or only those with ``requires_grad``)."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+def count_parameters(module: nn.Module, trainable_only: bool = False,
+                     exclude: str | None = None) -> int:
+    """Number of parameters (all, or only those with ``requires_grad``); names containing
+    ``exclude`` (e.g. ``"lora_"``: an adapter injected into the module) are left out."""
+    return sum(p.numel() for n, p in module.named_parameters()
+               if (p.requires_grad or not trainable_only) and not (exclude and exclude in n))
 
 
 def model_megabytes(module: nn.Module, dtype_bytes: int | None = None) -> float:

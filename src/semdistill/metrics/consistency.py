@@ -19,10 +19,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import torch
+from pydantic import Field
 from torch import nn
 
-from semdistill.generative.errors import load_or_explain
+from semdistill.config import StrictModel
+from semdistill.hub import load_or_explain
 from semdistill.registry import Registry
+
+TRANSFORMERS_HINT = "check the folder holds a transformers model (config.json)"
 
 DEFAULT_MODELS = {"dino": "facebook/dino-vits16", "clip": "openai/clip-vit-base-patch32"}
 
@@ -63,7 +67,7 @@ def dino_embedder(model: str | Path = DEFAULT_MODELS["dino"], device: str = "cpu
     from transformers.utils.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
     net = load_or_explain(lambda: ViTModel.from_pretrained(str(model), add_pooling_layer=False),
-                          model, "DINO model").to(device).eval()
+                          model, "DINO model", TRANSFORMERS_HINT).to(device).eval()
     size = int(net.config.image_size)
     mean, std = IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
     return _batched(lambda x: net(pixel_values=_preprocess(x.to(device), size, mean, std)
@@ -78,7 +82,7 @@ def clip_embedder(model: str | Path = DEFAULT_MODELS["clip"], device: str = "cpu
     from transformers.utils.constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
     net = load_or_explain(lambda: CLIPVisionModelWithProjection.from_pretrained(str(model)),
-                          model, "CLIP model").to(device).eval()
+                          model, "CLIP model", TRANSFORMERS_HINT).to(device).eval()
     size = int(net.config.image_size)
     mean, std = OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
     return _batched(lambda x: net(pixel_values=_preprocess(x.to(device), size, mean, std)
@@ -129,3 +133,26 @@ class ConsistencyScorer:
         out = {n: pairwise_cosine_mean(g[n], r[n]) for n in self.embedders}
         out["consistency"] = sum(out.values()) / len(self.embedders)
         return out
+
+
+class MetricSpec(StrictModel):
+    """Which embedders score consistency, and where their weights come from."""
+
+    embedders: list[str] = Field(default_factory=lambda: ["world-encoder"])
+    models: dict[str, str] = Field(default_factory=dict, description="name → hub id or path")
+    world_encoder: str | None = Field(None, description="world encoder folder (default: shipped)")
+
+    def model_paths(self) -> dict[str, str]:
+        """Embedder name → weights (``world_encoder`` fills in ``world-encoder``)."""
+        models = dict(self.models)
+        if self.world_encoder:
+            models.setdefault("world-encoder", self.world_encoder)
+        return models
+
+
+def consistency_scorer(spec: MetricSpec, device: str = "cpu") -> ConsistencyScorer | None:
+    """The scorer of a config's ``metrics`` section (None when it names no embedder)."""
+    if not spec.embedders:
+        return None
+    return ConsistencyScorer.build(spec.embedders, spec.model_paths(), device=device)
+

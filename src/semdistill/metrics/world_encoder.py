@@ -237,8 +237,8 @@ def train_world_encoder(cfg: WorldEncoderConfig, work_dir: str | Path,
                         log: Any = None) -> tuple[WorldEncoder, dict[str, dict[str, float]]]:
     """Train on a rendered shapes world through the shared Trainer; returns the model and its
     test accuracy (:func:`stress_accuracy`: clean, noisy, blurred)."""
+    from semdistill.data.world.samples import render_world
     from semdistill.engine import Trainer, batch_indices
-    from semdistill.generative.world import render_world
 
     train = render_world("train", cfg.train_size, cfg.image_size, cfg.world_seed, cfg.styles)
     test = render_world("test", cfg.test_size, cfg.image_size, cfg.world_seed, cfg.styles)

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from pydantic import Field, model_validator
 from torch import nn
 
-from semdistill.channels import Link, build_channel, complex_to_real, get_constellation
+from semdistill.channels import Link, complex_to_real, get_constellation
 from semdistill.channels.config import ChannelConfig
 from semdistill.config import StrictModel
 from semdistill.metrics.image import mse_per_sample
@@ -188,14 +188,8 @@ class LatentJSCC(nn.Module):
         self.decoder = LatentDecoder(self.latent_shape, config.hidden, config.width,
                                      config.k_max, self.num_rates)
         self.constellation = get_constellation(config.constellation)
-        self.link = self.make_link(config.channel)
-
-    @staticmethod
-    def make_link(ch: ChannelConfig) -> Link:
-        """The codec's link: channel + CSI + equalizer, no re-normalization (symbols are
-        normalized before quantization, so the constellation points are sent as they are)."""
-        return Link(build_channel(ch.name, **ch.channel_kwargs()), equalizer=ch.equalizer,
-                    csi_error_var=ch.csi_error_var, normalize=False)
+        # symbols are normalized before quantization: the constellation points go out as they are
+        self.link = Link.from_config(config.channel, normalize=False)
 
     @property
     def bits_per_symbol(self) -> int:
@@ -226,12 +220,17 @@ class LatentJSCC(nn.Module):
         q = self.constellation.quantize(s, mode=mode, temperature=self.config.soft_temperature)
         return q * mask
 
-    def transmit(self, s_q: torch.Tensor, rate_index: torch.Tensor,
-                 snr_db: torch.Tensor) -> torch.Tensor:
+    def transmit(self, s_q: torch.Tensor, rate_index: torch.Tensor, snr_db: torch.Tensor,
+                 link: Link | None = None, generator: torch.Generator | None = None
+                 ) -> torch.Tensor:
         """Send each sample's first ``K_r`` symbols through the link; zero-fill the rest.
 
-        One link call per rate present in the batch (at most R calls, never per sample).
+        ``link`` defaults to the codec's own (the channel of its config); pass another to
+        evaluate the same weights on another channel. ``generator`` drives the channel draws
+        (None: torch's global RNG). One link call per rate present in the batch (at most R
+        calls, never per sample), in rate order.
         """
+        link = self.link if link is None else link
         out = torch.zeros_like(s_q)
         snr_db = snr_db.to(s_q.device).float().reshape(-1)
         for r, k in enumerate(self.rates):
@@ -239,7 +238,7 @@ class LatentJSCC(nn.Module):
             if not bool(sel.any()):
                 continue
             idx = sel.nonzero().squeeze(1)
-            z_hat = self.link(s_q[idx, :k], snr_db[idx]).z_hat
+            z_hat = link(s_q[idx, :k], snr_db[idx], generator=generator).z_hat
             out = out.index_put((idx[:, None], torch.arange(k, device=out.device)[None, :]),
                                 z_hat)
         return out
@@ -249,13 +248,17 @@ class LatentJSCC(nn.Module):
         onehot = F.one_hot(rate_index.long(), self.num_rates)
         return self.decoder(complex_to_real(s_hat), onehot)
 
-    def forward(self, z: torch.Tensor, rate_index: torch.Tensor,
-                snr_db: torch.Tensor) -> JSCCOutput:
-        """Encode, quantize, transmit at the per-sample ``(rate, SNR)`` and decode."""
+    def forward(self, z: torch.Tensor, rate_index: torch.Tensor, snr_db: torch.Tensor,
+                link: Link | None = None, generator: torch.Generator | None = None
+                ) -> JSCCOutput:
+        """Encode, quantize, transmit at the per-sample ``(rate, SNR)`` and decode.
+
+        ``link`` / ``generator``: see :meth:`transmit` (defaults: the codec's link, global RNG).
+        """
         rate_index = rate_index.to(z.device).long().reshape(-1)
         s, mask = self.encode(z, rate_index)
         s_q = self.quantize(s, mask)
-        s_hat = self.transmit(s_q, rate_index, snr_db) * mask
+        s_hat = self.transmit(s_q, rate_index, snr_db, link, generator) * mask
         z_hat = self.decode(s_hat, rate_index)
         return JSCCOutput(z_hat=z_hat, s=s, s_q=s_q, s_hat=s_hat, mask=mask)
 

@@ -171,12 +171,3 @@ class TaskStudent(nn.Module):
         out = link(x, snr_db, generator=generator)
         logits = self.receive(out.z_hat, snr_db)
         return StudentOutput(logits, x, w, out.y, out.h, out.noise_var)
-
-
-def build_link(channel_cfg) -> Link:
-    """The student's Link: power is constrained by the student, so the link does not renormalize."""
-    from semdistill.channels import build_channel
-
-    ch = build_channel(channel_cfg.name, **channel_cfg.channel_kwargs())
-    return Link(ch, equalizer=channel_cfg.equalizer, csi_error_var=channel_cfg.csi_error_var,
-                normalize=False)

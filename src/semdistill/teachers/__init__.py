@@ -10,7 +10,6 @@
 
 from semdistill.teachers.base import Preprocess, PreprocessConfig, Teacher, TeacherInfo
 from semdistill.teachers.clip import fit_linear_probe
-from semdistill.teachers.datasets import DatasetSpec
 from semdistill.teachers.errors import StoreCorrupt, StoreError, StoreMismatch, TeacherNotAvailable
 from semdistill.teachers.pretrain import (
     TeacherPretrainConfig,
@@ -22,15 +21,12 @@ from semdistill.teachers.pretrain import (
 )
 from semdistill.teachers.sources import TEACHER_SOURCES, load_teacher, save_teacher
 from semdistill.teachers.store import KnowledgeStore, StoreHeader, dense_soft_labels
-from semdistill.teachers.views import SeededAugment, as_indexed, view_seeds
 
 __all__ = [
     "TEACHER_SOURCES",
-    "DatasetSpec",
     "KnowledgeStore",
     "Preprocess",
     "PreprocessConfig",
-    "SeededAugment",
     "StoreCorrupt",
     "StoreError",
     "StoreHeader",
@@ -39,7 +35,6 @@ __all__ = [
     "TeacherInfo",
     "TeacherNotAvailable",
     "TeacherPretrainConfig",
-    "as_indexed",
     "cache_root",
     "dense_soft_labels",
     "evaluate_teacher",
@@ -49,5 +44,4 @@ __all__ = [
     "pretrain_teacher",
     "resolve_teacher",
     "save_teacher",
-    "view_seeds",
 ]

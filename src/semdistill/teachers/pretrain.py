@@ -20,11 +20,11 @@ from pydantic import Field
 from torch import nn
 
 from semdistill.config import StrictModel, TrainConfig
+from semdistill.data.spec import DatasetSpec, class_names
+from semdistill.data.views import SeededAugment, view_seeds
 from semdistill.engine import Trainer, batch_indices
 from semdistill.teachers.base import Teacher, TeacherInfo, num_parameters
-from semdistill.teachers.datasets import DatasetSpec, class_names
 from semdistill.teachers.sources import TEACHER_JSON, _timm_preprocess, load_teacher, save_teacher
-from semdistill.teachers.views import SeededAugment, view_seeds
 from semdistill.utils.io import atomic_write_json, fingerprint
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "teacher"

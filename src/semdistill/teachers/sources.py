@@ -12,7 +12,6 @@ directory that holds a Hugging Face CLIP model (``config.json``) loads through t
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from semdistill import hub
 from semdistill.registry import Registry
 from semdistill.teachers.base import (
     Preprocess,
@@ -125,7 +125,7 @@ def load_hf(
     """
     from semdistill.teachers.clip import build_clip_teacher
 
-    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+    offline = hub.offline()
     local = Path(name).is_dir()
     try:
         from transformers import AutoTokenizer, CLIPModel

@@ -33,10 +33,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from semdistill.data.views import IndexedImages, SeededAugment, view_seeds
 from semdistill.engine.processes import launched_state
 from semdistill.teachers.base import Teacher
 from semdistill.teachers.errors import StoreCorrupt, StoreMismatch
-from semdistill.teachers.views import IndexedImages, SeededAugment, view_seeds
 from semdistill.utils.io import atomic_write_json, fingerprint, sha256_file
 
 FORMAT = "semdistill.kstore/1"

@@ -23,3 +23,13 @@ def parse_grid(spec: str) -> list[float]:
         return values
     except ValueError:
         raise ValueError(f"{spec!r}: use START:STOP:STEP (STEP > 0) or a,b,c") from None
+
+
+def grid_option(spec: str) -> list[float]:
+    """:func:`parse_grid` for a command-line option: a malformed grid is a usage error."""
+    import typer
+
+    try:
+        return parse_grid(spec)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None

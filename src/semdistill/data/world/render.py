@@ -21,6 +21,7 @@ from semdistill.data.world.attributes import (
     STYLES,
     WorldAttrs,
 )
+from semdistill.utils.seeds import derive_seed
 
 _COLOR = torch.tensor(list(COLORS.values()))
 _BACK = torch.tensor(list(BACKGROUNDS.values()))
@@ -142,6 +143,6 @@ def add_noise(images: Tensor, keys: Tensor, std: float, seed: int) -> Tensor:
     noise = torch.empty_like(images)
     g = torch.Generator()
     for i, key in enumerate(keys.tolist()):
-        g.manual_seed((seed * 1_000_003 + int(key)) % (2**63))
+        g.manual_seed(derive_seed(seed, int(key), modulo=2**63))
         noise[i] = torch.randn(images.shape[1:], generator=g)
     return (images + std * noise).clamp(0, 1)

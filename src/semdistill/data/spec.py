@@ -11,7 +11,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from semdistill.config import StrictModel
-from semdistill.teachers.views import IndexedImages, as_indexed
+from semdistill.data.registry import get_dataset
+from semdistill.data.views import IndexedImages, Subset, as_indexed
+from semdistill.data.world.dataset import ShapesWorld, task_classes
 
 #: class counts of the torchvision datasets (an ImageFolder's depends on its folders)
 REAL_NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "stl10": 10}
@@ -43,8 +45,6 @@ class DatasetSpec(StrictModel):
     def num_classes(self) -> int | None:
         """Classes of the task, known before any data is read (None for an ImageFolder tree)."""
         if self.name == "shapes":
-            from semdistill.data import task_classes
-
             return len(task_classes(self.task))
         return REAL_NUM_CLASSES.get(self.name)
 
@@ -52,12 +52,8 @@ class DatasetSpec(StrictModel):
         """The indexed dataset of ``split`` (``train_size`` or ``test_size`` samples)."""
         size = self.train_size if split == "train" else self.test_size
         if self.name == "shapes":
-            from semdistill.data import ShapesWorld
-
             return ShapesWorld(split=split, size=size, image_size=self.image_size, seed=self.seed,
                                task=self.task, styles=tuple(self.styles))
-        from semdistill.data import get_dataset
-        from semdistill.teachers.views import Subset
 
         ds = as_indexed(get_dataset(self.name, root=self.root, split=split, download=False))
         return Subset(ds, min(size, len(ds)))

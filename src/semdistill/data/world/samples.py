@@ -1,7 +1,7 @@
-"""The shapes world as the generative system sees it: captioned images, subjects, prompts.
+"""The shapes world as whole splits: captioned images, subjects, prompts.
 
-Thin helpers over :mod:`semdistill.data` (``ShapesWorld``, ``Subject``, ``parse_caption``,
-``attrs_from_captions``, ``render``): render a split once into memory as uint8, collect its
+Thin helpers over :class:`~semdistill.data.world.dataset.ShapesWorld` (used by the generative
+system, the world encoder and the consistency metrics): render a split once into memory as uint8, collect its
 caption vocabulary, and parse subject specs from configs.
 """
 
@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from semdistill.data.world.attributes import Subject
+from semdistill.data.world.captions import caption
+from semdistill.data.world.dataset import ShapesWorld, attrs_from_captions
 
 
 @dataclass
@@ -28,8 +32,6 @@ class WorldSample:
 
 def make_subject(spec: Mapping[str, Any] | None) -> Any:
     """A ``semdistill.data.Subject`` from a config mapping such as ``{"shape": "star"}``."""
-    from semdistill.data import Subject
-
     return Subject(**dict(spec or {}))
 
 
@@ -38,7 +40,6 @@ def render_world(
     exclude: Sequence[Mapping[str, Any]] = (),
 ) -> WorldSample:
     """Render ``size`` items of ``ShapesWorld(split, …)`` (subjects in ``exclude`` left out)."""
-    from semdistill.data import ShapesWorld, caption
 
     world = ShapesWorld(split=split, size=size, image_size=image_size, seed=seed,
                         styles=tuple(styles), exclude=tuple(make_subject(s) for s in exclude))
@@ -61,7 +62,6 @@ def caption_words(captions: Sequence[str]) -> list[str]:
 
 def attrs_for_prompts(prompts: Sequence[str], seeds: Sequence[int]) -> list[dict[str, Any]]:
     """The world's attributes drawn for each (prompt, seed): what the cloud renders."""
-    from semdistill.data import attrs_from_captions
 
     return [attrs_from_captions([p], int(s))[0] for p, s in zip(prompts, seeds, strict=True)]
 
@@ -69,7 +69,6 @@ def attrs_for_prompts(prompts: Sequence[str], seeds: Sequence[int]) -> list[dict
 def subject_prompts(subject: Mapping[str, Any], n: int, split: str, seed: int,
                     image_size: int = 32, style: str = "flat") -> list[str]:
     """``n`` world captions of ``subject`` (e.g. ``{"shape": "triangle", "color": "red"}``)."""
-    from semdistill.data import ShapesWorld
 
     world = ShapesWorld(split=split, size=n, image_size=image_size, seed=seed, styles=(style,),
                         include_only=(make_subject(subject),))

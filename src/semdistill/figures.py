@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from semdistill.experiments.results import Results  # noqa: E402
+from semdistill.results import Results  # noqa: E402
 from semdistill.utils.io import atomic_write_bytes  # noqa: E402
 
 AXIS_LABELS = {
@@ -80,3 +80,23 @@ def plot_metric(
         ax.legend(fontsize=8)
     fig.tight_layout()
     return save_figure(fig, out)
+
+
+def save_image_grid(out: str | Path, rows: Sequence[Any], labels: Sequence[str],
+                    title: str | None = None) -> Path:
+    """One labelled row of images per entry of ``rows`` (each ``(N, 3, H, W)`` in [0, 1])."""
+    from torchvision.utils import make_grid
+
+    n = rows[0].shape[0]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(1.0 * n + 1.5, 1.1 * len(rows) + 0.4),
+                             dpi=100, squeeze=False)
+    for ax, imgs, lab in zip(axes[:, 0], rows, labels, strict=True):
+        ax.imshow(make_grid(imgs.cpu(), nrow=len(imgs), padding=1).permute(1, 2, 0).numpy())
+        ax.set_ylabel(lab, rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, out)
+
