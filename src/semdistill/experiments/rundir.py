@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,13 @@ import yaml
 from pydantic import BaseModel
 
 from semdistill.config import ConfigError, to_yaml
+from semdistill.errors import UserError
 from semdistill.engine.processes import is_main_process
 from semdistill.utils.io import atomic_write_json, atomic_write_text
+
+
+class MissingCheckpoints(UserError, FileNotFoundError):
+    """A command that only reads trained weights (``eval``) found a stage that never finished."""
 
 
 class RunDir:
@@ -60,6 +66,17 @@ class RunDir:
     @property
     def checkpoints(self) -> Path:
         return self.path / "checkpoints"
+
+    def require_finished(self, tags: Iterable[str]) -> None:
+        """Refuse (one line naming them) when any of ``tags`` has no ``checkpoints/<tag>/final``.
+
+        Commands that evaluate a run call this first: they never train a missing stage.
+        """
+        missing = [t for t in tags if not (self.checkpoints / t / "final").is_dir()]
+        if missing:
+            raise MissingCheckpoints(
+                f"{self.path}: no finished checkpoint for {', '.join(missing)}; finish the run "
+                f"first with `semdistill run --resume {self.path}`")
 
     @property
     def plots(self) -> Path:
