@@ -21,8 +21,8 @@ import yaml
 from pydantic import BaseModel
 
 from semdistill.config import ConfigError, to_yaml
-from semdistill.errors import UserError
 from semdistill.engine.processes import is_main_process
+from semdistill.errors import UserError
 from semdistill.utils.io import atomic_write_json, atomic_write_text
 
 
