@@ -28,6 +28,8 @@ from pathlib import Path
 
 import torch
 
+from semdistill.metrics.complexity import count_parameters
+
 VARIANTS = ("peft-lora", "makd-metaword", "makd-lora")
 
 
@@ -109,7 +111,7 @@ def run_variant(variant: str, small: bool, batch: int, rank: int, iters: int, de
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024) / 2**20
     return {"variant": variant, "step_ms": round(ms, 1), "peak_mib": round(peak, 1),
             "trainable_params": sum(p.numel() for p in params),
-            "unet_params": sum(p.numel() for n, p in unet.named_parameters() if "lora_" not in n),
+            "unet_params": count_parameters(unet, exclude="lora_"),
             "memory": "cuda max_memory_allocated" if cuda else "process max RSS",
             "device": torch.cuda.get_device_name() if cuda else "cpu", "batch": batch,
             "rank": rank, "dtype": dtype, "size": "small" if small else "sd2.1"}

@@ -27,6 +27,7 @@ from semdistill.data.world.samples import WorldSample, caption_words, render_wor
 from semdistill.engine import Trainer, batch_indices
 from semdistill.generative.diffusion import eps_loss
 from semdistill.generative.edge import EdgeArch, EdgeLDM
+from semdistill.metrics.complexity import count_parameters
 from semdistill.metrics.world_encoder import WorldEncoder, attribute_accuracy
 
 #: words every edge vocabulary has, so prompt templates and class words always tokenize whole.
@@ -179,9 +180,9 @@ def pretrain_edge(cfg: EdgePretrainConfig, out: str | Path, work: str | Path,
     train_denoiser(edge, data, cfg, work, log)
     summary: dict[str, Any] = {
         "train_seconds": round(time.perf_counter() - t0, 1),
-        "unet_params": sum(p.numel() for p in edge.unet.parameters()),
-        "vae_params": sum(p.numel() for p in edge.vae.parameters()),
-        "text_encoder_params": sum(p.numel() for p in edge.text_encoder.parameters()),
+        "unet_params": count_parameters(edge.unet),
+        "vae_params": count_parameters(edge.vae),
+        "text_encoder_params": count_parameters(edge.text_encoder),
         "scaling_factor": edge.scaling_factor, "config": cfg.model_dump(),
     }
     if encoder is not None:

@@ -116,9 +116,5 @@ class Teacher(nn.Module):
         return self._fingerprint
 
 
-def num_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
 def class_names_or_default(names: Sequence[str] | None, num_classes: int) -> list[str]:
     return list(names) if names else [f"class {i}" for i in range(num_classes)]

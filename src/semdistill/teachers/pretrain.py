@@ -23,7 +23,8 @@ from semdistill.config import StrictModel, TrainConfig
 from semdistill.data.spec import DatasetSpec, class_names
 from semdistill.data.views import SeededAugment, view_seeds
 from semdistill.engine import Trainer, batch_indices
-from semdistill.teachers.base import Teacher, TeacherInfo, num_parameters
+from semdistill.metrics.complexity import count_parameters
+from semdistill.teachers.base import Teacher, TeacherInfo
 from semdistill.teachers.sources import TEACHER_JSON, _timm_preprocess, load_teacher, save_teacher
 from semdistill.utils.io import atomic_write_json, fingerprint
 
@@ -115,7 +116,7 @@ def pretrain_teacher(cfg: TeacherPretrainConfig, out_dir: str | Path, *,
     extra = {
         "config_fingerprint": cfg.fingerprint(),
         "config": cfg.model_dump(mode="json"),
-        "parameters": num_parameters(model),
+        "parameters": count_parameters(model),
         "train_seconds": round(seconds, 1),
         "command": "semdistill pretrain-teacher --out " + str(out_dir),
     }

@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from semdistill.errors import UserError
+from semdistill.metrics.complexity import count_parameters
 from semdistill.models.cala.config import CALAConfig
 from semdistill.models.cala.layer import LAYER_TYPES, GatedLoRALayer
 
@@ -139,7 +140,7 @@ class CALAModel(nn.Module):
         self.config = config
         self.num_rates = int(num_rates)
         self.model = copy.deepcopy(model)
-        self.base_parameters = sum(p.numel() for p in self.model.parameters())
+        self.base_parameters = count_parameters(self.model)
         self.model.requires_grad_(False)
         self.adapters = inject_adapters(self.model, config)
         self.gate = gate if gate is not None else ConditionGate(
@@ -212,9 +213,8 @@ class CALAModel(nn.Module):
     # ---- accounting ----------------------------------------------------------------------
     def parameter_count(self) -> ParameterCount:
         """Trainable (experts + gate), base-codec and total parameter counts."""
-        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        total = sum(p.numel() for p in self.parameters())
-        return ParameterCount(trainable=trainable, base=self.base_parameters, total=total)
+        return ParameterCount(trainable=count_parameters(self, trainable_only=True),
+                              base=self.base_parameters, total=count_parameters(self))
 
     # ---- files ---------------------------------------------------------------------------
     def adapter_state_dict(self) -> dict[str, torch.Tensor]:
