@@ -18,7 +18,7 @@ from semdistill.experiments.registry import load_config  # noqa: E402
 from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads  # noqa: E402
 from semdistill.results import Results  # noqa: E402
 
-CONFIG = Path(__file__).resolve().parents[2] / "configs" / "dekag" / "makd-tiny.yaml"
+CONFIG = Path(__file__).resolve().parents[3] / "configs" / "dekag" / "makd-tiny.yaml"
 
 
 def test_makd_tiny_run_writes_report_results_and_plots(saved_edge, tmp_path):
