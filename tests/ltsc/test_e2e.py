@@ -63,6 +63,26 @@ def test_tampered_store_in_a_run_is_named(tmp_path, monkeypatch, capsys):
     assert "chunk-00000.safetensors" in capsys.readouterr().err
 
 
+def test_eval_refuses_a_run_with_a_missing_checkpoint_and_changes_nothing(tmp_path, monkeypatch,
+                                                                         capsys):
+    import shutil
+
+    monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
+    args = ["run", str(CONFIG), "--output-dir", str(tmp_path / "runs"), "--name", "t",
+            "--set", "runs.online=false", "--set", "runs.non_adaptive=false",
+            "--set", "runs.fractions=[]"]
+    assert main(args) == 0
+    run = tmp_path / "runs" / "t"
+    shutil.rmtree(run / "checkpoints" / "scratch" / "final")
+    before = {p.name: p.read_bytes() for p in (run / "results").iterdir()}
+    capsys.readouterr()
+    assert main(["eval", str(run), "--snr", "0,10"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "no finished checkpoint for scratch;" in err and "--resume" in err
+    assert {p.name: p.read_bytes() for p in (run / "results").iterdir()} == before
+
+
 def test_extra_seeds_average_the_seed_sensitive_checks(tmp_path, monkeypatch):
     monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
     args = ["run", str(CONFIG), "--output-dir", str(tmp_path / "runs"), "--name", "t",

@@ -1,0 +1,113 @@
+"""System ``ltsc``: lightweight task-oriented semantic communication with pre-stored distillation.
+
+One ``semdistill run configs/ltsc/shapes.yaml`` does, in its run directory (docs/ltsc.md):
+
+1. teacher: the offline shapes teacher (shipped → cached → pre-trained) or ``timm:/hf:/local:``;
+2. knowledge store: the teacher once over every (train sample, view) → ``store/``;
+3. students (same init, data order, views, SNR draws and steps): prestored (adaptive and
+   non-adaptive), online KD, scratch, plus prestored/scratch at smaller training fractions;
+4. evaluation: accuracy vs SNR (AWGN, Rayleigh), complexity of student vs teacher, distillation
+   wall time, accuracy vs training fraction → ``results/*.json``, ``plots/*.png``, ``report.md``
+   with the required-results checks as measured pass/fail lines.
+
+One module per stage: :mod:`.config` (config and variants), :mod:`.data` (teacher and store),
+:mod:`.train` (students), :mod:`.evaluate` (accuracy and complexity), :mod:`.report` (checks,
+report and plots). Importing this package registers the system.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from semdistill.experiments.checks import verdicts
+from semdistill.experiments.ltsc.config import (
+    SYSTEM,
+    AugmentSection,
+    EvalSection,
+    LTSCConfig,
+    RunsSection,
+    StoreSection,
+    TeacherSection,
+    resolve_device,
+    variants,
+)
+from semdistill.experiments.ltsc.data import (
+    aug_seed,
+    augment_of,
+    build_store,
+    get_teacher,
+    store_info,
+    store_path,
+    teacher_accuracy,
+)
+from semdistill.experiments.ltsc.evaluate import evaluate_students, measure_complexity
+from semdistill.experiments.ltsc.report import (
+    build_report,
+    required_checks,
+    run_config,
+    write_report,
+)
+from semdistill.experiments.ltsc.train import build_student, save_timing_results, train_all
+from semdistill.experiments.registry import register_experiment
+from semdistill.experiments.rundir import RunDir
+
+
+def evaluate_run(cfg: LTSCConfig, rd: RunDir, snr_db: Sequence[float],
+                 channel: str | None = None) -> Path:
+    """``semdistill eval RUN``: re-evaluate the trained students, then refresh the report.
+
+    Never trains: a run with an unfinished variant is refused, naming it (``--resume`` it first).
+    Returns the path of ``results/accuracy-vs-snr.json``.
+    """
+    path = evaluate_students(cfg, rd, snr_db, channel)
+    build_report(rd)
+    return path
+
+
+@register_experiment(SYSTEM, LTSCConfig, evaluate=evaluate_run, report=build_report)
+def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
+    """Teacher → store → students → evaluation → report. Resumable (finished stages skip)."""
+    t_start = time.perf_counter()
+    device = resolve_device(cfg)
+    train_ds, test_ds = cfg.data.build("train"), cfg.data.build("test")
+    teacher, tinfo = get_teacher(cfg, train_ds, rd)
+    tinfo["test_accuracy"] = teacher_accuracy(teacher, test_ds, device)
+    store, store_seconds = build_store(cfg, rd, teacher, train_ds, device)
+    timings = train_all(cfg, rd, train_ds, teacher, store, device)
+    rd.write_json("results/run-info.json", {
+        "teacher": tinfo, "store": store_info(store, store_seconds), "timings": timings,
+        "device": str(device)})
+    save_timing_results(rd, timings)
+    evaluate_students(cfg, rd, snr_db=cfg.eval.snr_db)
+    measure_complexity(cfg, rd, teacher, train_ds.num_classes)
+    info = rd.read_json("results/run-info.json")
+    info["wall_seconds_before_report"] = time.perf_counter() - t_start
+    rd.write_json("results/run-info.json", info)
+    saved = run_config(rd)  # the report and the summary judge against the saved config
+    checks = required_checks(saved, rd)
+    write_report(saved, rd, checks)
+    return {"teacher_test_accuracy": round(tinfo["test_accuracy"], 4), **verdicts(checks),
+            "wall_seconds": round(time.perf_counter() - t_start, 1)}
+
+
+__all__ = [
+    "SYSTEM",
+    "AugmentSection",
+    "EvalSection",
+    "LTSCConfig",
+    "RunsSection",
+    "StoreSection",
+    "TeacherSection",
+    "aug_seed",
+    "augment_of",
+    "build_report",
+    "build_student",
+    "evaluate_run",
+    "get_teacher",
+    "run",
+    "store_path",
+    "variants",
+]

@@ -1,0 +1,149 @@
+"""Stage 3 of system ``ltsc``: evaluate the trained students (docs/ltsc.md, "Evaluation and
+report").
+
+Reads only finished checkpoints (``checkpoints/<variant>/final``) and writes
+``results/accuracy-vs-snr.json``, ``results/accuracy-vs-fraction.json``,
+``results/accuracy-vs-seed.json`` (with ``runs.extra_seeds``) and ``results/complexity.json``.
+Every accuracy is top-1 in [0, 1] over ``eval.repeats`` seeded channel realizations per test image,
+so all students see the same noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from semdistill.channels import Link
+from semdistill.channels.config import ChannelConfig
+from semdistill.engine import load_checkpoint
+from semdistill.experiments.ltsc.config import SYSTEM, LTSCConfig, resolve_device, variants
+from semdistill.experiments.ltsc.train import build_student
+from semdistill.experiments.rundir import RunDir
+from semdistill.metrics.classification import student_accuracy
+from semdistill.metrics.complexity import count_flops, count_parameters, latency_ms, model_megabytes
+from semdistill.models.student import TaskStudent
+from semdistill.results import Results
+from semdistill.teachers import Teacher
+
+#: (variant, its trained student) in :func:`variants` order.
+Trained = list[tuple[dict[str, Any], TaskStudent]]
+
+
+def load_student(cfg: LTSCConfig, rd: RunDir, v: dict[str, Any], num_classes: int,
+                 device: torch.device) -> TaskStudent:
+    """Variant ``v``'s weights from ``checkpoints/<name>/final`` (no RNG state), in eval mode."""
+    student = build_student(cfg, num_classes, v["adaptive"], v["seed"])
+    load_checkpoint(rd.checkpoints / v["name"] / "final", {"student": student}, restore_rng=False)
+    return student.to(device).eval()
+
+
+def measure(cfg: LTSCConfig, student: TaskStudent, link: Link, test_ds: Any, snr_db: float,
+            device: torch.device) -> dict[str, float]:
+    """``student_accuracy`` at ``snr_db`` with the run's evaluation batch, seed and repeats:
+    accuracy, active (fraction of feature channels sent) and energy (mean Es per symbol)."""
+    return student_accuracy(student, link, test_ds, snr_db, batch_size=cfg.eval.batch_size,
+                            seed=cfg.seed + 1, repeats=cfg.eval.repeats, device=device)
+
+
+def evaluate_students(cfg: LTSCConfig, rd: RunDir, snr_db: Sequence[float],
+                      channel: str | None = None) -> Path:
+    """Accuracy vs SNR of every variant on each channel; accuracy vs fraction and vs seed.
+
+    Refuses (:class:`~semdistill.experiments.rundir.MissingCheckpoints`, naming them) when any
+    variant's checkpoint is not finished: evaluation never trains and never skips a student.
+    ``channel`` limits the SNR curves to one channel; the other channels' records are kept.
+    Returns the path of ``results/accuracy-vs-snr.json``.
+    """
+    vs = variants(cfg)
+    rd.require_finished(v["name"] for v in vs)
+    device = resolve_device(cfg)
+    test_ds = cfg.data.build("test")
+    path = rd.results / "accuracy-vs-snr.json"
+    res = Results.load(path) if path.is_file() else Results(SYSTEM, "accuracy-vs-snr")
+    students = [(v, load_student(cfg, rd, v, test_ds.num_classes, device)) for v in vs]
+    accuracy_vs_snr(cfg, res, students, test_ds, snr_db,
+                    [channel] if channel else list(cfg.eval.channels), device)
+    res.save(path)
+    accuracy_vs_fraction_and_seed(cfg, rd, students, test_ds, device)
+    return path
+
+
+def accuracy_vs_snr(cfg: LTSCConfig, res: Results, students: Trained, test_ds: Any,
+                    snr_db: Sequence[float], channels: list[str], device: torch.device) -> None:
+    """Replace ``res``'s records of ``channels`` with the main-seed, main-fraction students'
+    accuracy, active fraction and energy at every SNR of ``snr_db`` (dB)."""
+    res.records = [r for r in res.records if r.get("channel") not in channels]
+    res.meta = {"test_samples": len(test_ds), "repeats": cfg.eval.repeats,
+                "train_channel": cfg.channel.name}
+    for ch in channels:
+        link = Link.from_config(ChannelConfig(name=ch, equalizer=cfg.channel.equalizer),
+                                normalize=False).to(device)
+        for v, s in students:
+            grid = snr_db if v["fraction"] == cfg.fraction and v["seed"] == cfg.seed else []
+            for snr in grid:
+                m = measure(cfg, s, link, test_ds, snr, device)
+                res.add(method=v["name"], channel=ch, snr_db=float(snr), adaptive=v["adaptive"],
+                        fraction=v["fraction"], accuracy=m["accuracy"], active=m["active"],
+                        energy=m["energy"])
+
+
+def accuracy_vs_fraction_and_seed(cfg: LTSCConfig, rd: RunDir, students: Trained, test_ds: Any,
+                                  device: torch.device) -> None:
+    """AWGN accuracy of the fraction students at ``eval.check_snr_db`` and, with
+    ``runs.extra_seeds``, of every main-fraction distilled student at the two check SNRs."""
+    awgn = Link.from_config(ChannelConfig(name="awgn"), normalize=False).to(device)
+    frac = Results(SYSTEM, "accuracy-vs-fraction",
+                   meta={"snr_db": cfg.eval.check_snr_db, "channel": "awgn"})
+    seeds = Results(SYSTEM, "accuracy-vs-seed", meta={"channel": "awgn"})
+    done: dict[tuple[str, float], float] = {}  # the fraction and seed checks share evaluations
+
+    def awgn_accuracy(v: dict[str, Any], s: TaskStudent, snr: float) -> float:
+        key = (v["name"], float(snr))
+        if key not in done:
+            done[key] = measure(cfg, s, awgn, test_ds, snr, device)["accuracy"]
+        return done[key]
+
+    for v, s in students:
+        if (v["adaptive"] and v["seed"] == cfg.seed
+                and v["method"] in cfg.runs.fraction_methods):
+            frac.add(method=v["method"], fraction=v["fraction"], snr_db=cfg.eval.check_snr_db,
+                     channel="awgn", accuracy=awgn_accuracy(v, s, cfg.eval.check_snr_db))
+        if cfg.runs.extra_seeds and v["fraction"] == cfg.fraction and v["method"] != "scratch":
+            for snr in dict.fromkeys((cfg.eval.check_snr_db, cfg.eval.low_snr_db)):
+                seeds.add(method=v["method"], adaptive=v["adaptive"], seed=v["seed"],
+                          snr_db=float(snr), accuracy=awgn_accuracy(v, s, snr))
+    frac.save(rd.results / "accuracy-vs-fraction.json")
+    if seeds.records:
+        seeds.save(rd.results / "accuracy-vs-seed.json")
+
+
+def measure_complexity(cfg: LTSCConfig, rd: RunDir, teacher: Teacher, num_classes: int) -> None:
+    """``results/complexity.json``: params, MB, FLOPs per image and tx/rx latency (median ms,
+    batch 1, CPU) of the student (a fresh one: the counts do not depend on its weights) against
+    the teacher, on one random ``(1, 3, H, W)`` image at 10 dB."""
+    student = build_student(cfg, num_classes, True).eval()
+    size = cfg.data.image_size
+    x = torch.rand(1, 3, size, size)
+    snr = torch.full((1,), 10.0)
+    teacher = teacher.to("cpu")
+    with torch.no_grad():
+        z, _ = student.transmit(x, snr)
+    reps = cfg.eval.latency_repeats
+    res = Results(SYSTEM, "complexity", meta={"latency": "median ms, batch 1, CPU",
+                                              "flops": "per image, FlopCounterMode"})
+    tx_flops = count_flops(lambda: student.transmit(x, snr))
+    rx_flops = count_flops(lambda: student.receive(z, snr))
+    res.add(method="student", part="transmitter+receiver", params=count_parameters(student),
+            megabytes=model_megabytes(student), flops=tx_flops + rx_flops,
+            tx_flops=tx_flops, rx_flops=rx_flops,
+            tx_latency_ms=latency_ms(lambda: student.transmit(x, snr), repeats=reps),
+            rx_latency_ms=latency_ms(lambda: student.receive(z, snr), repeats=reps),
+            symbols=student.num_symbols, bandwidth_ratio=student.bandwidth_ratio)
+    res.add(method="teacher", part=teacher.spec, params=count_parameters(teacher),
+            megabytes=model_megabytes(teacher), flops=count_flops(lambda: teacher(x)),
+            latency_ms=latency_ms(lambda: teacher(x), repeats=reps),
+            input_size=teacher.preprocess.cfg.input_size)
+    res.save(rd.results / "complexity.json")

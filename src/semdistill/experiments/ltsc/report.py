@@ -1,0 +1,239 @@
+"""Stage 4 of system ``ltsc``: the required-results checks, ``report.md`` and ``plots/*.png``
+(docs/ltsc.md, "Evaluation and report").
+
+Everything here reads the run's results files and its saved, validated config (thresholds and
+check SNRs from ``eval``); nothing is measured again, so ``semdistill report RUN`` rebuilds the
+same report at any time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from semdistill.experiments.checks import Check, check_lines
+from semdistill.experiments.ltsc.config import LTSCConfig
+from semdistill.experiments.registry import load_config
+from semdistill.experiments.report import MarkdownReport
+from semdistill.experiments.rundir import RunDir
+from semdistill.figures import plot_metric, save_figure
+from semdistill.results import Results
+
+
+def run_config(rd: RunDir) -> LTSCConfig:
+    """The run's ``config.yaml``, validated (fields added since the run take their defaults)."""
+    _, cfg = load_config(rd.config_data(), source=str(rd.path / "config.yaml"))
+    return cfg
+
+
+# ---- checks -----------------------------------------------------------------------------------
+def _acc(res: Results, method: str, channel: str, snr: float) -> float | None:
+    rows = res.select(method=method, channel=channel, snr_db=float(snr))
+    return rows[0]["accuracy"] if rows else None
+
+
+def _seed_accuracies(rd: RunDir, method: str, adaptive: bool, snr: float) -> list[float]:
+    """Accuracies over seeds (``results/accuracy-vs-seed.json``; empty without extra seeds)."""
+    path = rd.results / "accuracy-vs-seed.json"
+    if not path.is_file():
+        return []
+    return [r["accuracy"] for r in Results.load(path).records if r["method"] == method
+            and r["adaptive"] == adaptive and r["snr_db"] == float(snr)]
+
+
+def _seed_text(per_seed: dict[str, list[float]]) -> str:
+    n = len(next(iter(per_seed.values())))
+    return f"mean over {n} seeds: " + ", ".join(
+        f"{k} {[round(a, 4) for a in v]}" for k, v in per_seed.items())
+
+
+def _fmt(accuracy: float | None) -> str:
+    return "n/a" if accuracy is None else f"{accuracy:.4f}"
+
+
+def _prestored_vs_online(cfg: LTSCConfig, rd: RunDir, times: dict[str, dict[str, Any]],
+                         acc: Results) -> list[Check]:
+    """Time (prestored ≤ ``max_time_ratio`` × online) and accuracy at ``check_snr_db``
+    (prestored ≥ online − ``max_accuracy_drop``; means over seeds with ``runs.extra_seeds``)."""
+    ev, hi = cfg.eval, cfg.eval.check_snr_db
+    tp, to = times["prestored"]["seconds"], times["online"]["seconds"]
+    ap, ao = _acc(acc, "prestored", "awgn", hi), _acc(acc, "online", "awgn", hi)
+    how = f"AWGN, {hi:g} dB"
+    per_seed = {m: _seed_accuracies(rd, m, True, hi) for m in ("prestored", "online")}
+    if all(per_seed.values()):  # runs.extra_seeds: compare the means over seeds
+        ap, ao = (sum(v) / len(v) for v in per_seed.values())
+        how += f", {_seed_text(per_seed)}"
+    steps = times["prestored"]["steps"]
+    return [
+        Check("prestored_time_le_third_of_online", tp <= ev.max_time_ratio * to,
+              measured={"prestored_seconds": tp, "online_seconds": to, "steps": steps},
+              threshold=ev.max_time_ratio,
+              detail=f"prestored {tp:.1f} s vs online {to:.1f} s for {steps} steps "
+                     f"(ratio {to / max(tp, 1e-9):.2f}x)"),
+        Check(f"prestored_acc_within_1pt_of_online_at_{hi:g}dB",
+              ap is not None and ao is not None and ap >= ao - ev.max_accuracy_drop,
+              measured={"prestored": ap, "online": ao}, threshold=ev.max_accuracy_drop,
+              detail=f"prestored {_fmt(ap)} vs online {_fmt(ao)} ({how})"),
+    ]
+
+
+def _adaptive_vs_nonadaptive(cfg: LTSCConfig, rd: RunDir, acc: Results) -> list[Check]:
+    """Adaptive ≥ non-adaptive prestored student at ``low_snr_db`` (AWGN; means over seeds)."""
+    lo = cfg.eval.low_snr_db
+    a_ad = _acc(acc, "prestored", "awgn", lo)
+    a_na = _acc(acc, "prestored-nonadaptive", "awgn", lo)
+    per_seed = {"adaptive": _seed_accuracies(rd, "prestored", True, lo),
+                "non-adaptive": _seed_accuracies(rd, "prestored", False, lo)}
+    how = ""
+    if all(per_seed.values()):
+        a_ad, a_na = (sum(v) / len(v) for v in per_seed.values())
+        how = f" ({_seed_text(per_seed)})"
+    if a_ad is None or a_na is None:
+        return []
+    return [Check(f"adaptive_ge_nonadaptive_at_{lo:g}dB_awgn", a_ad >= a_na,
+                  measured={"adaptive": a_ad, "non_adaptive": a_na},
+                  detail=f"adaptive {a_ad:.4f} vs non-adaptive {a_na:.4f}{how}")]
+
+
+def _distilled_vs_scratch(cfg: LTSCConfig, fr: Results) -> list[Check]:
+    """Prestored > scratch at the smallest training fraction (AWGN, ``check_snr_db``)."""
+    fractions = sorted({r["fraction"] for r in fr.records})
+    if not fractions:
+        return []
+    f0 = fractions[0]
+    rows = {r["method"]: r["accuracy"] for r in fr.records if r["fraction"] == f0}
+    if "scratch" not in rows or "prestored" not in rows:
+        return []
+    return [Check(f"distilled_beats_scratch_at_fraction_{f0:g}",
+                  rows["prestored"] > rows["scratch"],
+                  measured={"fraction": f0, "prestored": rows["prestored"],
+                            "scratch": rows["scratch"]},
+                  detail=f"prestored {rows['prestored']:.4f} vs scratch {rows['scratch']:.4f} "
+                         f"(AWGN {cfg.eval.check_snr_db} dB)")]
+
+
+def required_checks(cfg: LTSCConfig, rd: RunDir) -> list[Check]:
+    """The required results of docs/ltsc.md, measured from the results files (only those whose
+    variants were run)."""
+    times = {r["method"]: r for r in Results.load(rd.results / "distill-time.json").records}
+    acc = Results.load(rd.results / "accuracy-vs-snr.json")
+    out: list[Check] = []
+    if "prestored" in times and "online" in times:
+        out += _prestored_vs_online(cfg, rd, times, acc)
+    out += _adaptive_vs_nonadaptive(cfg, rd, acc)
+    out += _distilled_vs_scratch(cfg, Results.load(rd.results / "accuracy-vs-fraction.json"))
+    return out
+
+
+# ---- report -----------------------------------------------------------------------------------
+def _snr_rows(res: Results, metric: str, keys: tuple[str, ...], **where: Any
+              ) -> list[dict[str, Any]]:
+    """One table row per ``keys`` group: the group's fields, then ``metric`` at each SNR."""
+    return [{**dict(zip(keys, key, strict=True)),
+             **{f"{x:g} dB": y for x, y in zip(xs, ys, strict=True)}}
+            for key, (xs, ys) in sorted(res.series("snr_db", metric, keys, **where).items())]
+
+
+def _bar_plot(times: Results, out: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    names = [r["method"] for r in times.records]
+    secs = [r["seconds"] for r in times.records]
+    fig, ax = plt.subplots(figsize=(6.0, 3.5), dpi=120)
+    ax.barh(names, secs)
+    ax.set_xlabel("distillation wall time [s]")
+    fig.tight_layout()
+    save_figure(fig, out)
+
+
+def _plots(cfg: LTSCConfig, rd: RunDir, acc: Results, fr: Results, times: Results
+           ) -> list[Path]:
+    """Accuracy vs SNR per channel, accuracy vs fraction, distillation time; returns the SNR
+    plots."""
+    snr_plots = [plot_metric(acc, "snr_db", "accuracy", rd.plots / f"accuracy-vs-snr-{ch}.png",
+                             group_by=("method",), where={"channel": ch},
+                             title=f"accuracy vs SNR ({ch})")
+                 for ch in sorted({r["channel"] for r in acc.records})]
+    plot_metric(fr, "fraction", "accuracy", rd.plots / "accuracy-vs-fraction.png",
+                title=f"accuracy vs training fraction (AWGN {cfg.eval.check_snr_db} dB)")
+    _bar_plot(times, rd.plots / "distill-time.png")
+    return snr_plots
+
+
+def _teacher_and_store(md: MarkdownReport, info: dict[str, Any]) -> None:
+    t, s = info["teacher"], info["store"]
+    md.section("Teacher and knowledge store")
+    md.bullets([
+        f"teacher: {t['source']} (test accuracy {t['test_accuracy']:.4f}; "
+        f"pre-trained in this run: {t['pretrained_now']})",
+        f"store: K={s['k']} of {s['num_classes']} classes, {s['views']} views, "
+        f"{s['samples']} samples, built in {s['seconds']:.1f} s",
+        f"store size: {s['bytes_per_sample']:.1f} bytes/sample on disk "
+        f"({s['payload_bytes_per_sample']} payload bytes/sample)",
+    ])
+
+
+def _complexity(md: MarkdownReport, cx: Path) -> None:
+    rec = {r["method"]: r for r in Results.load(cx).records}
+    st, te = rec["student"], rec["teacher"]
+    md.section("Complexity: student vs teacher")
+    md.table([
+        {"model": "student (tx + rx)", "params": st["params"], "MB": st["megabytes"],
+         "MFLOPs/image": st["flops"] / 1e6,
+         "latency ms (batch 1, CPU)": st["tx_latency_ms"] + st["rx_latency_ms"]},
+        {"model": f"teacher ({te['part']}, {te['input_size']} px)", "params": te["params"],
+         "MB": te["megabytes"], "MFLOPs/image": te["flops"] / 1e6,
+         "latency ms (batch 1, CPU)": te["latency_ms"]},
+    ])
+    md.bullets([
+        f"teacher/student: {te['params'] / st['params']:.0f}x parameters, "
+        f"{te['flops'] / st['flops']:.0f}x FLOPs",
+        f"transmitter {st['tx_flops'] / 1e6:.3g} MFLOPs, {st['tx_latency_ms']:.3g} ms; "
+        f"receiver {st['rx_flops'] / 1e6:.3g} MFLOPs, {st['rx_latency_ms']:.3g} ms",
+        f"{st['symbols']} complex symbols per image (bandwidth ratio "
+        f"{st['bandwidth_ratio']:.4g})",
+    ])
+
+
+def write_report(cfg: LTSCConfig, rd: RunDir, checks: list[Check]) -> Path:
+    """Build ``report.md`` and ``plots/*.png`` from the results files, ``checks`` first."""
+    info = rd.read_json("results/run-info.json")
+    acc = Results.load(rd.results / "accuracy-vs-snr.json")
+    fr = Results.load(rd.results / "accuracy-vs-fraction.json")
+    times = Results.load(rd.results / "distill-time.json")
+    snr_plots = _plots(cfg, rd, acc, fr, times)
+    md = MarkdownReport("LTSC: lightweight task-oriented semantic communication")
+    md.text("Pre-stored fast distillation, channel-adaptive student and IB loss "
+            "(arXiv 2506.13243; see docs/ltsc.md for what is inferred).")
+    md.section("Required results (measured)")
+    md.bullets(check_lines(checks, "(not enough variants were run to check)"))
+    wall = info.get("wall_seconds_before_report")
+    md.text(f"Run wall time (teacher + store + students + evaluation): "
+            f"{wall:.1f} s." if wall else "")
+    _teacher_and_store(md, info)
+    md.section("Distillation wall time (same steps)")
+    md.table([{"method": r["method"], "fraction": r["fraction"], "steps": r["steps"],
+               "seconds": r["seconds"]} for r in times.records])
+    md.image("plots/distill-time.png", "distillation time")
+    md.section("Accuracy vs SNR")
+    md.table(_snr_rows(acc, "accuracy", ("method", "channel")), floatfmt=".3f")
+    for p in snr_plots:
+        md.image(f"plots/{p.name}", p.stem)
+    energy = _snr_rows(acc, "energy", ("method",), channel="awgn")
+    if energy:
+        md.text("Transmitted energy per symbol Es (AWGN; the power constraint is Es ≤ 1; the IB "
+                "rate term per channel use grows with Es):")
+        md.table(energy, floatfmt=".3f")
+    md.section("Accuracy vs training fraction")
+    md.table(fr.records, floatfmt=".3f")
+    md.image("plots/accuracy-vs-fraction.png", "accuracy vs fraction")
+    cx = rd.results / "complexity.json"
+    if cx.is_file():
+        _complexity(md, cx)
+    return md.save(rd.report_path)
+
+
+def build_report(rd: RunDir) -> Path:
+    """``semdistill report RUN``: the checks and report of a run, from its files alone."""
+    cfg = run_config(rd)
+    return write_report(cfg, rd, required_checks(cfg, rd))

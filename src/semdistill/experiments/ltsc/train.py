@@ -1,0 +1,81 @@
+"""Stage 2 of system ``ltsc``: train every student variant (docs/ltsc.md, "Trainers: what is
+kept the same").
+
+All variants start from the same initialization (per seed) and see the same data order, views and
+SNR draws; they differ only in the knowledge they learn from: the pre-stored soft labels, the
+online teacher, or none (``scratch``). Each trains through :func:`semdistill.distill.distill`
+into ``checkpoints/<variant name>/`` and resumes from there.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import torch
+
+from semdistill.channels import Link
+from semdistill.data import Subset
+from semdistill.distill import DistillJob, distill
+from semdistill.experiments.ltsc.config import SYSTEM, LTSCConfig, variants
+from semdistill.experiments.ltsc.data import aug_seed, augment_of
+from semdistill.experiments.rundir import RunDir
+from semdistill.models.student import TaskStudent
+from semdistill.results import Results
+from semdistill.teachers import KnowledgeStore, Teacher
+
+
+def build_student(cfg: LTSCConfig, num_classes: int, adaptive: bool,
+                  seed: int | None = None) -> TaskStudent:
+    """Same seed (default ``cfg.seed``) → same encoder/decoder init for every variant
+    (adaptive on or off). Seeds the global torch RNG."""
+    torch.manual_seed(cfg.seed if seed is None else seed)
+    scfg = cfg.student.model_copy(update={"adaptive": adaptive})
+    return TaskStudent(scfg, num_classes, cfg.data.image_size)
+
+
+def distill_job(cfg: LTSCConfig, rd: RunDir, v: dict[str, Any], student: TaskStudent,
+                train_ds: Any, device: torch.device) -> DistillJob:
+    """The training job of variant ``v`` (see :func:`variants`) on its fraction of ``train_ds``.
+
+    Its fingerprint covers everything that changes the trained weights, so a resumed run refuses
+    a checkpoint made under a different config.
+    """
+    n = max(1, round(v["fraction"] * len(train_ds)))
+    fp = {"student": cfg.student.fingerprint_dump(), "adaptive": v["adaptive"],
+          "seed": v["seed"],
+          "loss": cfg.loss.model_dump(), "fraction": v["fraction"], "n": n,
+          "data": cfg.data.model_dump(mode="json"), "snr": cfg.snr.model_dump(),
+          "channel": cfg.channel.model_dump(), "store": cfg.store.model_dump(exclude={"path"})}
+    return DistillJob(
+        student=student, link=Link.from_config(cfg.channel, normalize=False).to(device),
+        dataset=Subset(train_ds, n),
+        train=cfg.train, loss=cfg.loss, snr=cfg.snr, checkpoint_dir=rd.checkpoints / v["name"],
+        augment=augment_of(cfg), aug_seed=aug_seed(cfg), views=cfg.store.views, seed=v["seed"],
+        tag=v["name"], fingerprint=json.dumps(fp, sort_keys=True), log=rd.log_metrics)
+
+
+def train_all(cfg: LTSCConfig, rd: RunDir, train_ds: Any, teacher: Teacher,
+              store: KnowledgeStore, device: torch.device) -> dict[str, dict[str, Any]]:
+    """Train (or resume, or skip when finished) every variant, in :func:`variants` order.
+
+    Returns ``{name: {**variant, seconds, steps, skipped, last}}`` (``seconds``: wall time of the
+    distillation steps, ``TrainSummary.seconds``).
+    """
+    timings: dict[str, dict[str, Any]] = {}
+    for v in variants(cfg):
+        student = build_student(cfg, train_ds.num_classes, v["adaptive"], v["seed"])
+        job = distill_job(cfg, rd, v, student, train_ds, device)
+        knowledge = {"prestored": store, "online": teacher, "scratch": None}[v["method"]]
+        summary = distill(v["method"], job, knowledge)
+        timings[v["name"]] = {**v, "seconds": summary.seconds, "steps": summary.steps,
+                              "skipped": summary.skipped, "last": summary.last}
+    return timings
+
+
+def save_timing_results(rd: RunDir, timings: dict[str, dict[str, Any]]) -> None:
+    """``results/distill-time.json``: one record per variant (method = variant name)."""
+    res = Results(SYSTEM, "distill-time", meta={"unit": "seconds (TrainSummary.seconds)"})
+    for name, t in timings.items():
+        res.add(method=name, fraction=t["fraction"], steps=t["steps"], seconds=t["seconds"])
+    res.save(rd.results / "distill-time.json")
