@@ -121,7 +121,7 @@ def test_two_ranks_write_byte_identical_chunks(tiny_teacher, toy, tmp_path):
 def test_two_process_build_equals_one_process_build(tiny_teacher, toy, tmp_path):
     """A real 2-process gloo job builds its shards, joins them, and gets the 1-process store."""
     worker = Path(__file__).with_name("store_worker.py")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(worker.parent)}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(worker.parents[1])}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            str(worker), str(tmp_path)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)

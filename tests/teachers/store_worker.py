@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from accelerate import PartialState
 
-from conftest import ToyImages
+from conftest import ToyImages  # tests/ is on PYTHONPATH (see test_store.py)
 from semdistill.teachers import KnowledgeStore, load_teacher
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from semdistill import __version__
 from semdistill.cli import app, main
-from semdistill.utils.grid import grid_option
 
 
 def test_version(capsys):
@@ -48,7 +47,7 @@ def test_config_errors_are_one_line(tmp_path, capsys):
     ("configs/dekag/makd-shapes.yaml", "budgets=[0]", "budgets.0"),
 ])
 def test_out_of_range_values_stop_before_any_work(tmp_path, capsys, config, override, message):
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     out = tmp_path / "runs"
     assert main(["run", str(root / config), "--set", override, "--output-dir", str(out)]) == 2
     err = capsys.readouterr().err.strip()
@@ -57,7 +56,7 @@ def test_out_of_range_values_stop_before_any_work(tmp_path, capsys, config, over
 
 
 def test_eval_refuses_an_snr_outside_the_supported_range(tmp_path, capsys):
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     (tmp_path / "config.yaml").write_text((root / "configs/ltsc/tiny.yaml").read_text())
     assert main(["eval", str(tmp_path), "--snr", "0,100"]) == 2
     err = capsys.readouterr().err.strip()
@@ -70,11 +69,3 @@ def test_unknown_option_is_a_usage_error_not_a_traceback(capsys):
     err = capsys.readouterr().err
     assert "No such option" in err and "Traceback" not in err
 
-
-def test_grid_option():
-    assert grid_option("-5:20:5") == [-5, 0, 5, 10, 15, 20]
-    assert grid_option("0,10") == [0, 10]
-    import typer
-
-    with pytest.raises(typer.BadParameter):
-        grid_option("5:0:1")

@@ -114,7 +114,7 @@ def test_random_yaml_either_validates_or_raises_config_error(tmp_path_factory, t
         assert cfg.train.steps >= 1 and cfg.model.snr.low <= cfg.model.snr.high
 
 
-REAL_CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*/*.yaml"))
+REAL_CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*/*.yaml"))
 
 
 def _key_paths(tree: dict, prefix: tuple = ()) -> list[tuple]:

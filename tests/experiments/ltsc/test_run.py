@@ -14,7 +14,7 @@ from semdistill.results import Results
 
 pytest.importorskip("semdistill.data", reason="the shapes world (semdistill.data) is not installed")
 
-CONFIG = Path(__file__).resolve().parents[2] / "configs" / "ltsc" / "tiny.yaml"
+CONFIG = Path(__file__).resolve().parents[3] / "configs" / "ltsc" / "tiny.yaml"
 
 
 @pytest.mark.slow

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from semdistill.experiments import MarkdownReport
 from semdistill.figures import plot_metric
 from semdistill.results import Results, load_all
 
@@ -29,10 +28,3 @@ def test_foreign_json_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="not a semdistill results file"):
         Results.load(tmp_path / "x.json")
     assert load_all([tmp_path]) == []
-
-
-def test_markdown_report(tmp_path):
-    rep = MarkdownReport("Run").section("Numbers").table([{"m": "a", "acc": 0.91234}])
-    rep.image("plots/p.png", "plot").save(tmp_path / "report.md")
-    text = (tmp_path / "report.md").read_text()
-    assert "# Run" in text and "| a | 0.9123 |" in text and "![plot](plots/p.png)" in text
