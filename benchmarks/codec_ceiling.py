@@ -25,12 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from semdistill.config import TrainConfig
-from semdistill.experiments.dekag import (
-    DekagConfig,
-    build_datasets,
-    random_conditions,
-    train_codec,
-)
+from semdistill.distill.codec import random_conditions, train_codec
+from semdistill.experiments.dekag import DekagConfig, build_datasets
 from semdistill.experiments.registry import load_config_file
 from semdistill.experiments.rundir import RunDir
 from semdistill.generative.edge import load_edge
@@ -111,8 +107,8 @@ def main() -> None:
             torch.manual_seed(cfg.seed)
             codec = LatentJSCC(latent_shape, codec_cfg)
             t0 = time.perf_counter()
-            train_codec(codec, data["train"], train, run_dir, name, cfg.seed, codec_cfg,
-                        condition, name)
+            train_codec(codec, data["train"], train, run_dir.checkpoints / name, name, cfg.seed,
+                        codec_cfg, condition, name, run_dir.log_metrics)
             seconds = time.perf_counter() - t0
             with torch.no_grad():
                 torch.manual_seed(1)

@@ -1,9 +1,11 @@
-"""The dekag report's required-result lines on hand-made grids, and the checkpoint fingerprint."""
+"""The dekag report's required-result checks on hand-made grids, and the checkpoint fingerprint."""
 
 import json
 from pathlib import Path
 
-from semdistill.experiments.dekag import _fingerprint, checks
+from semdistill.experiments.checks import Check
+from semdistill.experiments.dekag import EvalSpec, checks, codec_fingerprint
+from semdistill.experiments.dekag.bytes import bytes_notes
 from semdistill.experiments.registry import load_config_file
 from semdistill.results import Results
 
@@ -22,38 +24,66 @@ def _grid(psnr: dict[str, float], consistency: dict[str, float]) -> Results:
     return grid
 
 
-def _checks(grid: Results) -> list[str]:
+def _checks(grid: Results, ev: EvalSpec | None = None) -> dict[str, Check]:
     refs = Results("dekag", "bytes")
     refs.add(**JPEG)
-    return checks(grid, refs, {"low_snr_db": 0.0, "min_gain_db": 6.5})
+    return {c.name: c for c in checks(grid, refs, {}, ev or EvalSpec())}
 
 
-def test_gain_line_names_the_full_fine_tuning_upper_bound():
-    lines = _checks(_grid({"base": 20.0, "cala": 24.0, "full_ft": 25.5},
+def test_gain_check_names_the_full_fine_tuning_upper_bound():
+    found = _checks(_grid({"base": 20.0, "cala": 24.0, "full_ft": 25.5},
                           {"base": 0.5, "cala": 0.6, "full_ft": 0.75}))
-    gain = next(x for x in lines if x.startswith("CALA image PSNR"))
-    assert "gain +4.00 dB" in gain and "FAIL" in gain
-    assert "full fine-tuning (the upper bound) gains +5.50 dB" in gain
-    jpeg = next(x for x in lines if x.startswith("bytes vs edge image"))
+    gain = found["cala_gain_over_base"]
+    assert not gain.passed and gain.threshold == 6.5 and gain.measured["gain_db"] == 4.0
+    assert "gain +4.00 dB (required ≥ 6.5 dB)" in gain.detail
+    assert "full fine-tuning (the upper bound) gains +5.50 dB" in gain.detail
+    assert gain.line().startswith("**FAIL** cala_gain_over_base: CALA image PSNR over the grid")
+    jpeg = found["cala_bytes_vs_edge_image_jpeg_q75"]
     # CALA peaks at 0.6 < 0.70: FAIL, and the line says that full fine-tuning gets there
-    assert "best CALA 0.6000" in jpeg and "FAIL" in jpeg
-    assert "full fine-tuning reaches 0.7500 at 100.0 B/image" in jpeg
+    assert not jpeg.passed and "best CALA 0.6000" in jpeg.detail
+    assert "full fine-tuning reaches 0.7500 at 100.0 B/image" in jpeg.detail
 
 
-def test_bytes_line_passes_when_cala_reaches_jpeg_with_fewer_bytes():
-    lines = _checks(_grid({"base": 20.0, "cala": 27.0}, {"base": 0.5, "cala": 0.72}))
-    assert any("gain +7.00 dB" in x and "PASS" in x and "upper bound" not in x for x in lines)
-    jpeg = next(x for x in lines if x.startswith("bytes vs edge image"))
-    assert "CALA sends 100.0 B/image" in jpeg and jpeg.endswith("PASS")
+def test_bytes_check_passes_when_cala_reaches_jpeg_with_fewer_bytes():
+    found = _checks(_grid({"base": 20.0, "cala": 27.0}, {"base": 0.5, "cala": 0.72}))
+    gain = found["cala_gain_over_base"]
+    assert gain.passed and "gain +7.00 dB" in gain.detail and "upper bound" not in gain.detail
+    jpeg = found["cala_bytes_vs_edge_image_jpeg_q75"]
+    assert jpeg.passed and jpeg.detail.startswith("bytes vs edge image, JPEG q75: CALA sends "
+                                                  "100.0 B/image")
+    assert jpeg.measured["bytes"] == 100.0 and jpeg.measured["jpeg_bytes"] == 760.0
+
+
+def test_thresholds_come_from_the_eval_section():
+    grid = _grid({"base": 20.0, "cala": 24.0}, {"base": 0.5, "cala": 0.6})
+    assert not _checks(grid)["cala_gain_over_base"].passed
+    lenient = _checks(grid, EvalSpec(min_gain_db=3.0))["cala_gain_over_base"]
+    assert lenient.passed and lenient.threshold == 3.0 and "(required ≥ 3.0 dB)" in lenient.detail
+    refs = Results("dekag", "bytes")
+    meta = {"trainable": {"cala": {"fraction": 0.08}}}
+    frac = {c.name: c for c in checks(grid, refs, meta, EvalSpec(max_fraction=0.1))}
+    assert frac["cala_trainable_fraction"].passed
+    assert frac["cala_trainable_fraction"].detail == ("CALA trains 8.00% of the codec's "
+                                                     "parameters (required ≤ 10%)")
+
+
+def test_versus_checks_hold_average_and_low_snr_separately():
+    grid = _grid({"base": 20.0, "cala": 24.0, "shared_lora": 24.0}, {"base": 0.5, "cala": 0.6,
+                                                                      "shared_lora": 0.6})
+    found = _checks(grid)
+    assert found["cala_beats_shared_lora_average"].passed  # ties pass on average (≥)
+    assert not found["cala_beats_shared_lora_low_snr"].passed  # but not at low SNR (>)
+    assert found["cala_beats_shared_lora_low_snr"].detail == (
+        "CALA vs shared LoRA: at SNR ≤ 0 dB 24.00 vs 24.00 dB")
 
 
 def test_fingerprint_of_an_mse_codec_matches_runs_made_before_the_distortion_option():
     _, mse = load_config_file(CONFIG, ["codec.distortion=mse"])
     _, log = load_config_file(CONFIG, ["codec.distortion=log_mse"])
-    old = json.loads(_fingerprint(mse, "base"))
+    old = json.loads(codec_fingerprint(mse, "base"))
     assert "distortion" not in old["codec"]  # the dump of a run made before the option
-    assert json.loads(_fingerprint(log, "base"))["codec"]["distortion"] == "log_mse"
-    assert _fingerprint(mse, "base") != _fingerprint(log, "base")
+    assert json.loads(codec_fingerprint(log, "base"))["codec"]["distortion"] == "log_mse"
+    assert codec_fingerprint(mse, "base") != codec_fingerprint(log, "base")
 
 
 def _sweep(refs: Results, points: dict[int, tuple[float, float]]) -> None:
@@ -66,10 +96,9 @@ def test_rate_matched_line_names_the_cheapest_jpeg_quality_that_reaches_cala():
     grid = _grid({"base": 20.0, "cala": 24.0}, {"base": 0.5, "cala": 0.6})  # CALA best 0.60
     refs = Results("dekag", "bytes")
     _sweep(refs, {10: (650.0, 0.50), 50: (700.0, 0.65), 75: (760.0, 0.70), 90: (870.0, 0.75)})
-    lines = checks(grid, refs, {"low_snr_db": 0.0})
-    strict = next(x for x in lines if x.startswith("bytes vs edge image, JPEG q75"))
-    assert strict.endswith("FAIL")  # the q75 check is unchanged by the sweep
-    matched = next(x for x in lines if x.startswith("rate-matched"))
+    found = {c.name: c for c in checks(grid, refs, {}, EvalSpec())}
+    assert not found["cala_bytes_vs_edge_image_jpeg_q75"].passed  # unchanged by the sweep
+    matched = next(x for x in bytes_notes(grid, refs) if x.startswith("rate-matched"))
     assert "0.6000 costs 100.0 B/image" in matched
     assert "first reaches it at q50 (0.6500 at 700.0 B/image, 7.0× CALA's bytes" in matched
     assert "without tables and headers, 100.0 B/image" in matched
@@ -81,5 +110,15 @@ def test_rate_matched_line_when_no_jpeg_quality_reaches_cala():
     grid = _grid({"base": 20.0, "cala": 24.0}, {"base": 0.5, "cala": 0.9})
     refs = Results("dekag", "bytes")
     _sweep(refs, {10: (650.0, 0.50), 90: (870.0, 0.75)})
-    matched = next(x for x in checks(grid, refs, {}) if x.startswith("rate-matched"))
+    matched = next(x for x in bytes_notes(grid, refs) if x.startswith("rate-matched"))
     assert "stays below it up to q90 (0.7500 at 870.0 B/image)" in matched
+
+
+def test_without_consistency_there_is_no_bytes_check_but_a_note():
+    grid = Results("dekag", "grid")
+    grid.add(method="cala", rate=0, symbols=16, snr_db=0.0, bytes=50.0, psnr=20.0,
+             latent_psnr=20.0)
+    assert not [c for c in checks(grid, Results("dekag", "bytes"), {}, EvalSpec())
+                if c.name.startswith("cala_bytes")]
+    assert bytes_notes(grid, Results("dekag", "bytes")) == [
+        "bytes vs JPEG: no consistency metric configured"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,17 +24,33 @@ TINY = EdgeArch(image_size=16, vae_channels=[8, 8], unet_channels=[16, 16], norm
                 text_hidden=16, text_layers=1, text_heads=2, attention_head_dim=4, max_length=16)
 
 
-def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tmp_path):
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One finished tiny run (edge and world encoder built here); tests that change it copy it."""
+    tmp = tmp_path_factory.mktemp("dekag")
     world = render_world("train", 48, 16, 0, ["flat", "textured"])
     torch.manual_seed(0)
     EdgeLDM.build(TINY, caption_words(world.captions) + ["a", "shape"], steps=2,
-                  guidance=2.0).save_pretrained(tmp_path / "edge")
-    WorldEncoder(categorical_heads(world.attrs), width=4, dim=8).save(tmp_path / "we")
-    rc = main(["run", str(CONFIG), "--output-dir", str(tmp_path / "runs"), "--name", "t",
-               "--set", f"edge.model={tmp_path / 'edge'}",
-               "--set", f"metrics.world_encoder={tmp_path / 'we'}"])
+                  guidance=2.0).save_pretrained(tmp / "edge")
+    WorldEncoder(categorical_heads(world.attrs), width=4, dim=8).save(tmp / "we")
+    rc = main(["run", str(CONFIG), "--output-dir", str(tmp / "runs"), "--name", "t",
+               "--set", f"edge.model={tmp / 'edge'}",
+               "--set", f"metrics.world_encoder={tmp / 'we'}"])
     assert rc == 0
-    run = tmp_path / "runs" / "t"
+    return tmp / "runs" / "t"
+
+
+def _copy(run: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(run, tmp_path / run.name))
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
+            if p.is_file()}
+
+
+def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tiny_run):
+    run = tiny_run
     grid = Results.load(run / "results" / "dekag-grid.json")
     methods = {r["method"] for r in grid.records}
     assert methods == {"base", "shared_lora", "vgsa", "cala", "full_ft"}
@@ -55,6 +72,7 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tmp_path):
     assert (run / "makd" / "deliverable.safetensors").is_file()
     report = (run / "report.md").read_text()
     assert "Required results (measured)" in report and "rate-matched reading" in report
+    assert "cala_gain_over_base: CALA image PSNR over the grid" in report
     assert "plots/consistency-vs-bytes.png" in report
     # the codec-ceiling benchmark runs on this run's config and cached latents
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "codec_ceiling.py"), str(run),
@@ -63,3 +81,45 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tmp_path):
     for row in ("| 2× average-pool blur |", "| alone at the best condition |",
                 "| random conditions, log_mse |"):
         assert row in out.stdout
+
+
+def test_eval_reloads_the_trained_codecs_and_never_trains(tiny_run, tmp_path, monkeypatch):
+    from semdistill.engine.loop import Trainer
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("eval must not train")
+
+    monkeypatch.setattr(Trainer, "fit", no_training)
+    run = _copy(tiny_run, tmp_path)
+    checkpoints = sorted(p.relative_to(run) for p in (run / "checkpoints").rglob("*")
+                         if p.is_dir())
+    assert main(["eval", str(run), "--snr", "0,10", "--channel", "awgn"]) == 0
+    grid = Results.load(run / "results" / "dekag-grid-awgn.json")
+    assert len(grid.records) == 5 * 2 * 2 and {r["channel"] for r in grid.records} == {"awgn"}
+    assert all(t["skipped"] and t["steps"] == 3 for t in grid.meta["train"].values())
+    assert sorted(p.relative_to(run) for p in (run / "checkpoints").rglob("*")
+                  if p.is_dir()) == checkpoints
+
+
+def test_eval_refuses_a_run_with_a_missing_stage_in_one_line(tiny_run, tmp_path, capsys):
+    run = _copy(tiny_run, tmp_path)
+    shutil.rmtree(run / "checkpoints" / "vgsa" / "final")
+    checkpoints = sorted(p.relative_to(run) for p in (run / "checkpoints").rglob("*"))
+    results = _tree(run / "results")
+    capsys.readouterr()
+    assert main(["eval", str(run)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "vgsa" in err and "--resume" in err
+    assert sorted(p.relative_to(run) for p in (run / "checkpoints").rglob("*")) == checkpoints
+    assert _tree(run / "results") == results
+
+
+def test_eval_refuses_a_run_without_its_data_cache_in_one_line(tiny_run, tmp_path, capsys):
+    run = _copy(tiny_run, tmp_path)
+    shutil.rmtree(run / "data")
+    results = _tree(run / "results")
+    capsys.readouterr()
+    assert main(["eval", str(run)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "datasets" in err and "--resume" in err
+    assert not (run / "data").exists() and _tree(run / "results") == results

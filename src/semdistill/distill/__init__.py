@@ -1,5 +1,7 @@
-"""Distillation for the task-oriented system: IB loss terms and the three trainers."""
+"""Distillation and codec training: IB loss terms, the three task-oriented trainers, and the
+latent JSCC codec trainer of DeKA-g."""
 
+from semdistill.distill.codec import random_conditions, train_codec
 from semdistill.distill.losses import (
     WeightedTerms,
     channel_rate,
@@ -29,7 +31,9 @@ __all__ = [
     "cross_entropy",
     "distill",
     "gaussian_channel_kl",
+    "random_conditions",
     "soft_cross_entropy",
+    "train_codec",
     "train_online",
     "train_prestored",
     "train_scratch",

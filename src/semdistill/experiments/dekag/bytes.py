@@ -2,11 +2,14 @@
 
 The link sends the prompt's UTF-8 bytes and K_r symbols at the constellation's bits per symbol.
 The classical alternatives send the image itself: PNG (lossless) and JPEG. JPEG is measured at
-quality 75 (the issue's reference point, :data:`JPEG_QUALITY`) and over a sweep of qualities, so
-the report can also state the bytes JPEG needs to reach a given consistency to the cloud (its
-rate–consistency curve). Records: ``reference`` (label), ``bytes``, ``prompt_bytes``, ``psnr``
+quality 75 (the bytes check's reference point, :data:`JPEG_QUALITY`) and over a sweep of
+qualities, so the report can also state the bytes JPEG needs to reach a given consistency to
+the cloud (its rate–consistency curve). Records: ``reference`` (label), ``bytes``, ``prompt_bytes``, ``psnr``
 against the edge image, for JPEG ``quality`` and ``scan_bytes`` (the entropy-coded data without
-the tables and headers), and the consistency scorer's fields.
+the tables and headers), and the consistency scorer's fields (docs/dekag-cala.md, Metrics).
+
+The report's bytes checks (:func:`bytes_checks`) hold CALA against JPEG q75; the rate-matched
+reading (:func:`bytes_notes`) carries no verdict.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 import torch
 
+from semdistill.experiments.checks import Check
 from semdistill.figures import plot_metric
 from semdistill.generative.edge import EdgeLDM
 from semdistill.generative.link import JPEG_QUALITY, jpeg_roundtrip, jpeg_scan_bytes, png_sizes
@@ -69,40 +73,59 @@ def jpeg_curve(refs: Results) -> list[dict[str, Any]]:
     return sorted(recs, key=lambda r: r["quality"])
 
 
-def bytes_check(grid: Results, refs: Results) -> list[str]:
-    """The required-result lines on bytes.
+def _with_consistency(grid: Results, method: str) -> list[dict[str, Any]]:
+    """The grid records of ``method`` that carry a consistency."""
+    return [r for r in grid.select(method=method) if "consistency" in r]
 
-    For each JPEG q75 source (edge image, cloud image): the cheapest CALA condition whose
-    consistency to the cloud reaches JPEG's, PASS when it sends fewer bytes. Then, without a
-    verdict, the rate-matched reading: the bytes JPEG of the edge image needs (over the quality
-    sweep) to reach CALA's best consistency.
-    """
-    if not any("consistency" in r for r in grid.records):
-        return ["bytes vs JPEG: no consistency metric configured"]
-    out = []
-    cala = [r for r in grid.select(method="cala") if "consistency" in r]
+
+def bytes_checks(grid: Results, refs: Results) -> list[Check]:
+    """The required results on bytes, one :class:`Check` per JPEG q75 source (edge image,
+    cloud image): the cheapest CALA condition whose consistency to the cloud reaches JPEG's
+    passes when it sends fewer bytes. None without a consistency metric or CALA records."""
+    cala = _with_consistency(grid, "cala")
     if not cala:
-        return out
-    full = [r for r in grid.select(method="full_ft") if "consistency" in r]
+        return []
+    full = _with_consistency(grid, "full_ft")
     best = max(cala, key=lambda r: r["consistency"])
+    out = []
     for source in ("edge image", "cloud image"):
         label = jpeg_label(source, JPEG_QUALITY)
         ref = refs.select(reference=label)
         if not ref:
             continue
         jb, jc = ref[0]["bytes"], ref[0]["consistency"]
+        name = f"cala_bytes_vs_{source.replace(' ', '_')}_jpeg_q{JPEG_QUALITY}"
+        jpeg = {"jpeg_bytes": jb, "jpeg_consistency": jc}
         ok = sorted((r for r in cala if r["consistency"] >= jc), key=lambda r: r["bytes"])
         if ok:
             r = ok[0]
-            out.append(f"bytes vs {label}: CALA sends {r['bytes']:.1f} B/image (K_r={r['symbols']},"
-                       f" {r['snr_db']:g} dB) at consistency {r['consistency']:.4f} ≥ JPEG "
-                       f"{jc:.4f} at {jb:.1f} B/image: "
-                       f"{'PASS' if r['bytes'] < jb else 'FAIL'}")
+            out.append(Check(
+                name, r["bytes"] < jb,
+                {"bytes": r["bytes"], "consistency": r["consistency"], "symbols": r["symbols"],
+                 "snr_db": r["snr_db"], **jpeg},
+                detail=f"bytes vs {label}: CALA sends {r['bytes']:.1f} B/image (K_r="
+                       f"{r['symbols']}, {r['snr_db']:g} dB) at consistency "
+                       f"{r['consistency']:.4f} ≥ JPEG {jc:.4f} at {jb:.1f} B/image"))
         else:
-            out.append(f"bytes vs {label}: no CALA condition reaches JPEG's consistency "
+            out.append(Check(
+                name, False, {"best_bytes": best["bytes"],
+                              "best_consistency": best["consistency"], **jpeg},
+                detail=f"bytes vs {label}: no CALA condition reaches JPEG's consistency "
                        f"{jc:.4f} ({jb:.1f} B/image); best CALA {best['consistency']:.4f} at "
-                       f"{best['bytes']:.1f} B/image: FAIL" + _full_ft_reach(full, jc))
-    return out + _rate_matched(best, jpeg_curve(refs))
+                       f"{best['bytes']:.1f} B/image" + _full_ft_reach(full, jc)))
+    return out
+
+
+def bytes_notes(grid: Results, refs: Results) -> list[str]:
+    """The report's lines on bytes without a verdict: that no consistency metric ran, or the
+    rate-matched reading (the bytes JPEG of the edge image needs, over the quality sweep, to
+    reach CALA's best consistency)."""
+    if not any("consistency" in r for r in grid.records):
+        return ["bytes vs JPEG: no consistency metric configured"]
+    cala = _with_consistency(grid, "cala")
+    if not cala:
+        return []
+    return _rate_matched(max(cala, key=lambda r: r["consistency"]), jpeg_curve(refs))
 
 
 def _full_ft_reach(full: list[dict[str, Any]], jc: float) -> str:
