@@ -9,7 +9,7 @@ from semdistill.experiments.dekag.bytes import bytes_notes
 from semdistill.experiments.registry import load_config_file
 from semdistill.results import Results
 
-CONFIG = Path(__file__).resolve().parents[2] / "configs" / "dekag" / "shapes.yaml"
+CONFIG = Path(__file__).resolve().parents[3] / "configs" / "dekag" / "shapes.yaml"
 
 JPEG = {"reference": "edge image, JPEG q75", "bytes": 760.0, "consistency": 0.70}
 

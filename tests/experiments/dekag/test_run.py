@@ -18,7 +18,7 @@ from semdistill.generative.edge import EdgeArch, EdgeLDM  # noqa: E402
 from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads  # noqa: E402
 from semdistill.results import Results  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CONFIG = ROOT / "configs" / "dekag" / "tiny.yaml"
 TINY = EdgeArch(image_size=16, vae_channels=[8, 8], unet_channels=[16, 16], norm_groups=4,
                 text_hidden=16, text_layers=1, text_heads=2, attention_head_dim=4, max_length=16)
