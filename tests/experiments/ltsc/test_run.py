@@ -17,12 +17,19 @@ pytest.importorskip("semdistill.data", reason="the shapes world (semdistill.data
 CONFIG = Path(__file__).resolve().parents[3] / "configs" / "ltsc" / "tiny.yaml"
 
 
+def _tiny_run(tmp_path, monkeypatch, *overrides: str) -> Path:
+    """``semdistill run configs/ltsc/tiny.yaml --set ...`` with a private teacher cache."""
+    monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
+    args = ["run", str(CONFIG), "--output-dir", str(tmp_path / "runs"), "--name", "t"]
+    for o in overrides:
+        args += ["--set", o]
+    assert main(args) == 0
+    return tmp_path / "runs" / "t"
+
+
 @pytest.mark.slow
 def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
-    rc = main(["run", str(CONFIG), "--output-dir", str(tmp_path / "runs"), "--name", "t"])
-    assert rc == 0
-    run = tmp_path / "runs" / "t"
+    run = _tiny_run(tmp_path, monkeypatch)
     report = (run / "report.md").read_text()
     assert "Required results (measured)" in report and ("PASS" in report or "FAIL" in report)
     for name in ("accuracy-vs-snr", "accuracy-vs-fraction", "distill-time", "complexity"):
@@ -52,14 +59,11 @@ def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
 
 
 def test_tampered_store_in_a_run_is_named(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
-    args = ["run", str(CONFIG), "--output-dir", str(tmp_path / "runs"), "--name", "t",
-            "--set", "runs.online=false", "--set", "runs.scratch=false",
-            "--set", "runs.non_adaptive=false", "--set", "runs.fractions=[]"]
-    assert main(args) == 0
-    chunk = tmp_path / "runs" / "t" / "store" / "chunk-00000.safetensors"
+    run = _tiny_run(tmp_path, monkeypatch, "runs.online=false", "runs.scratch=false",
+                    "runs.non_adaptive=false", "runs.fractions=[]")
+    chunk = run / "store" / "chunk-00000.safetensors"
     chunk.write_bytes(chunk.read_bytes()[:-4])
-    assert main(["run", "--resume", str(tmp_path / "runs" / "t")]) == 2
+    assert main(["run", "--resume", str(run)]) == 2
     assert "chunk-00000.safetensors" in capsys.readouterr().err
 
 
@@ -67,12 +71,8 @@ def test_eval_refuses_a_run_with_a_missing_checkpoint_and_changes_nothing(tmp_pa
                                                                          capsys):
     import shutil
 
-    monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
-    args = ["run", str(CONFIG), "--output-dir", str(tmp_path / "runs"), "--name", "t",
-            "--set", "runs.online=false", "--set", "runs.non_adaptive=false",
-            "--set", "runs.fractions=[]"]
-    assert main(args) == 0
-    run = tmp_path / "runs" / "t"
+    run = _tiny_run(tmp_path, monkeypatch, "runs.online=false", "runs.non_adaptive=false",
+                    "runs.fractions=[]")
     shutil.rmtree(run / "checkpoints" / "scratch" / "final")
     before = {p.name: p.read_bytes() for p in (run / "results").iterdir()}
     capsys.readouterr()
@@ -84,12 +84,8 @@ def test_eval_refuses_a_run_with_a_missing_checkpoint_and_changes_nothing(tmp_pa
 
 
 def test_extra_seeds_average_the_seed_sensitive_checks(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
-    args = ["run", str(CONFIG), "--output-dir", str(tmp_path / "runs"), "--name", "t",
-            "--set", "runs.scratch=false", "--set", "runs.fractions=[]",
-            "--set", "runs.extra_seeds=[0,3]"]
-    assert main(args) == 0
-    run = tmp_path / "runs" / "t"
+    run = _tiny_run(tmp_path, monkeypatch, "runs.scratch=false", "runs.fractions=[]",
+                    "runs.extra_seeds=[0,3]")
     times = {r["method"] for r in Results.load(run / "results" / "distill-time.json").records}
     main_runs = {"prestored", "online", "prestored-nonadaptive"}
     assert times == main_runs | {f"{m}-s3" for m in main_runs}  # seed 0 is the main seed
