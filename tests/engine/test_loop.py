@@ -139,3 +139,35 @@ def test_gradient_accumulation_matches_large_batch(tmp_path):
         lambda s: (xb[8 * s : 8 * s + 8], yb[8 * s : 8 * s + 8]), sf
     )
     assert torch.allclose(params(big), params(small), atol=1e-6)
+
+
+def test_a_skipped_final_stage_still_reports_its_last_logged_losses(tmp_path):
+    _, t = make(tmp_path / "c")
+    done = t.fit(batch_fn, step_fn())
+    _, t = make(tmp_path / "c")
+    again = t.fit(batch_fn, step_fn())
+    assert again.skipped and again.last == done.last and "loss" in again.last
+
+
+def test_a_checkpoint_write_killed_half_way_leaves_nothing_behind_after_the_next_save(tmp_path):
+    from semdistill.engine import save_checkpoint
+
+    model, _ = make(tmp_path / "unused")
+    root = tmp_path / "ck"
+    save_checkpoint(root, 5, {"net": model})
+    torn = root / ".step-00000010.abc123"  # what a SIGKILL during the write leaves
+    torn.mkdir()
+    (torn / "weights.safetensors").write_bytes(b"partial")
+    save_checkpoint(root, 10, {"net": model})
+    assert not torn.exists() and latest_checkpoint(root).name == "step-00000010"
+
+
+def test_nan_weights_name_the_last_good_checkpoint(tmp_path):
+    from semdistill.engine import CheckpointError, save_checkpoint
+
+    model, _ = make(tmp_path / "unused")
+    good = save_checkpoint(tmp_path / "ck", 5, {"net": model})
+    with torch.no_grad():
+        model[0].weight.fill_(float("nan"))
+    with pytest.raises(CheckpointError, match=f"last good checkpoint: {good}"):
+        save_checkpoint(tmp_path / "ck", 10, {"net": model})

@@ -170,12 +170,14 @@ class Trainer:
     def world_size(self) -> int:
         return self.accelerator.num_processes
 
-    def _save(self, completed: int, elapsed: float, name: str | None = None) -> Path | None:
+    def _save(self, completed: int, elapsed: float, name: str | None = None,
+              last: dict[str, float] | None = None) -> Path | None:
         path = None
         if self.accelerator.is_main_process:
+            extra = {"elapsed": elapsed, "tag": self.tag} | ({"last": last} if last else {})
             path = save_checkpoint(
                 self.checkpoint_dir, completed, self.raw_modules, optimizer=self.optimizer,
-                scheduler=self.scheduler, extra={"elapsed": elapsed, "tag": self.tag},
+                scheduler=self.scheduler, extra=extra,
                 fingerprint=self.fingerprint, name=name,
             )
         self.accelerator.wait_for_everyone()
@@ -189,7 +191,7 @@ class Trainer:
             info = load_checkpoint(final, self.raw_modules, fingerprint=self.fingerprint,
                                    restore_rng=False)
             return TrainSummary(info.step, float(info.extra.get("elapsed", 0.0)), info.step,
-                                skipped=True)
+                                last=dict(info.extra.get("last", {})), skipped=True)
         start, elapsed = 0, 0.0
         latest = latest_checkpoint(self.checkpoint_dir)
         if latest is not None:
@@ -245,5 +247,5 @@ class Trainer:
                 self._save(done, elapsed + time.perf_counter() - t0)
         bar.close()
         elapsed += time.perf_counter() - t0
-        self._save(train.steps, elapsed, name="final")
+        self._save(train.steps, elapsed, name="final", last=last)
         return TrainSummary(train.steps, elapsed, start, last)
