@@ -30,13 +30,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 
 from semdistill.data.views import IndexedImages, SeededAugment, view_seeds
 from semdistill.engine.processes import launched_state
 from semdistill.teachers.base import Teacher
 from semdistill.teachers.errors import StoreCorrupt, StoreMismatch
+from semdistill.teachers.store_checks import (
+    check_chunk_metadata,
+    check_chunk_tensors,
+    manifest_chunks,
+    resolve_chunk,
+)
 from semdistill.utils.io import atomic_write_json, fingerprint, sha256_file
 
 FORMAT = "semdistill.kstore/1"
@@ -248,7 +254,8 @@ class KnowledgeStore:
         """Open a store, check it against what the caller expects and (``verify``) checksums.
 
         Raises :class:`StoreMismatch` (different teacher/dataset/K/views/format) or
-        :class:`StoreCorrupt` (missing, truncated or altered files), naming the file.
+        :class:`StoreCorrupt` (missing, truncated, altered, reordered or out-of-folder files,
+        invalid knowledge: :mod:`semdistill.teachers.store_checks`), naming the file.
         """
         path = Path(path)
         mpath = path / MANIFEST
@@ -256,8 +263,10 @@ class KnowledgeStore:
             manifest = json.loads(mpath.read_text())
         except FileNotFoundError:
             raise StoreCorrupt(f"{mpath}: no manifest (store not built or build unfinished)") from None
-        except (OSError, json.JSONDecodeError) as err:
+        except (OSError, ValueError) as err:  # ValueError: not UTF-8 or not JSON
             raise StoreCorrupt(f"{mpath}: unreadable manifest ({err})") from None
+        if not isinstance(manifest, dict):
+            raise StoreCorrupt(f"{mpath}: the manifest must be a JSON object")
         if manifest.get("format") != FORMAT:
             raise StoreMismatch(f"{mpath}: format {manifest.get('format')!r}, expected {FORMAT!r}")
         try:
@@ -273,27 +282,13 @@ class KnowledgeStore:
         for what, (have, want) in checks.items():
             if want is not None and have != want:
                 raise StoreMismatch(f"{mpath}: {what} is {have!r}, expected {want!r}")
+        names = [chunk_name(c) for c in range(header.num_chunks)]
+        ranges = [header.chunk_range(c) for c in range(header.num_chunks)]
         parts: dict[str, list[torch.Tensor]] = {"seeds": [], "topk_idx": [], "topk_prob": []}
-        for c, entry in enumerate(manifest.get("chunks", [])):
-            f = path / entry["file"]
-            if not f.is_file():
-                raise StoreCorrupt(f"{f}: chunk file missing")
-            if verify and sha256_file(f) != entry["sha256"]:
-                raise StoreCorrupt(f"{f}: checksum mismatch (file altered or truncated); rebuild "
-                                   "the store")
-            try:
-                tensors = load_file(str(f))
-            except (SafetensorError, OSError, ValueError) as err:
-                raise StoreCorrupt(f"{f}: unreadable chunk ({err})") from None
-            start, stop = header.chunk_range(c)
-            if tensors["seeds"].shape != (stop - start, header.views):
-                raise StoreCorrupt(f"{f}: holds {tuple(tensors['seeds'].shape)} seeds, expected "
-                                   f"{(stop - start, header.views)}")
+        for c, entry in enumerate(manifest_chunks(mpath, manifest, names, ranges)):
+            tensors = _read_chunk(resolve_chunk(path, entry["file"]), entry, header, c, verify)
             for key in parts:
                 parts[key].append(tensors[key])
-        if len(parts["seeds"]) != header.num_chunks:
-            raise StoreCorrupt(f"{mpath}: lists {len(parts['seeds'])} chunks, expected "
-                               f"{header.num_chunks}")
         return cls(path, header, manifest, {k_: torch.cat(v) for k_, v in parts.items()})
 
     def __len__(self) -> int:
@@ -353,6 +348,25 @@ def dense_soft_labels(idx: torch.Tensor, prob: torch.Tensor, num_classes: int) -
     return out / out.sum(-1, keepdim=True).clamp_min(1e-12)
 
 
+def _read_chunk(f: Path, entry: dict[str, Any], header: StoreHeader, c: int, verify: bool
+                ) -> dict[str, torch.Tensor]:
+    """Chunk ``c``'s tensors, after its checksum, own metadata and content are checked."""
+    if not f.is_file():
+        raise StoreCorrupt(f"{f}: chunk file missing")
+    if verify and sha256_file(f) != entry["sha256"]:
+        raise StoreCorrupt(f"{f}: checksum mismatch (file altered or truncated); rebuild the store")
+    try:
+        with safe_open(str(f), framework="pt") as fh:
+            meta = fh.metadata()
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError) as err:
+        raise StoreCorrupt(f"{f}: unreadable chunk ({err})") from None
+    start, stop = header.chunk_range(c)
+    check_chunk_metadata(f, meta, header.fingerprint(), c, start, stop)
+    check_chunk_tensors(f, tensors, stop - start, header.views, header.k, header.num_classes)
+    return tensors
+
+
 def _strip_size(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if k != "size"}
 
@@ -374,8 +388,6 @@ def _compare(where: Path, have: dict[str, Any], want: dict[str, Any]) -> None:
 
 def _chunk_matches(f: Path, header: StoreHeader, c: int) -> bool:
     try:
-        from safetensors import safe_open
-
         with safe_open(str(f), framework="pt") as fh:
             meta = fh.metadata() or {}
         info = json.loads(meta.get("kstore", "{}"))
