@@ -73,6 +73,7 @@ def run(
     if resume is not None:
         run_dir = RunDir.open(resume)
         exp, cfg = load_config(run_dir.config_data(), overrides or [], source=str(resume / "config.yaml"))
+        run_dir.check_identity(cfg.system)
         typer.echo(f"resuming {run_dir.path}")
     else:
         if config is None:
@@ -80,12 +81,15 @@ def run(
         exp, cfg = load_config_file(config, overrides or [])
         if output_dir is not None:
             cfg.output_dir = str(output_dir)
+        if name is not None:
+            cfg.name = name  # the saved config.yaml names the directory it is in
         run_dir = RunDir(on_main_then_share(
             lambda: RunDir.create(cfg.output_dir, cfg, name=name or cfg.name).path))
         if is_main_process():
             typer.echo(f"run directory: {run_dir.path}")
     try:
-        summary = exp.run(cfg, run_dir)
+        with run_dir.writing():
+            summary = exp.run(cfg, run_dir)
     except KeyboardInterrupt:
         raise UserError(f"interrupted; continue with: semdistill run --resume {run_dir.path}") from None
     except UserError as err:
@@ -116,7 +120,9 @@ def evaluate(
     if bad:
         raise UserError(f"--snr: {bad[0]:g} dB is outside the supported range "
                         f"[{SNR_MIN_DB:g}, {SNR_MAX_DB:g}] dB")
-    path = exp.evaluate(cfg, rd, snr_db=snrs, channel=channel)
+    rd.check_identity(cfg.system)
+    with rd.writing():
+        path = exp.evaluate(cfg, rd, snr_db=snrs, channel=channel)
     typer.echo(f"results: {path}")
 
 

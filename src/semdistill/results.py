@@ -20,9 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from semdistill.errors import UserError
 from semdistill.utils.io import atomic_write_json
 
 SCHEMA = "semdistill.results/1"
+
+
+class ResultsError(UserError, ValueError):
+    """A file that is not a readable semdistill results file (the message names it)."""
 
 
 @dataclass
@@ -60,11 +65,21 @@ class Results:
 
     @classmethod
     def load(cls, path: str | Path) -> Results:
-        data = json.loads(Path(path).read_text())
-        if data.get("schema") != SCHEMA:
-            raise ValueError(f"{path}: not a semdistill results file (schema {data.get('schema')!r})")
-        return cls(system=data["system"], name=data["name"], records=data["records"],
-                   meta=data.get("meta", {}))
+        """Read a results file; anything else (no JSON, another schema) is a :class:`ResultsError`."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ResultsError(f"{path}: not a readable results file ({err})") from None
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            got = data.get("schema") if isinstance(data, dict) else type(data).__name__
+            raise ResultsError(f"{path}: not a semdistill results file (schema {got!r})")
+        records, meta = data.get("records"), data.get("meta", {})
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records) \
+                or not isinstance(meta, dict) or not isinstance(data.get("name"), str):
+            raise ResultsError(f"{path}: malformed results file (records must be a list of "
+                               "objects, meta an object)")
+        return cls(system=str(data.get("system")), name=data["name"], records=records,
+                   meta=meta)
 
 
 def load_all(paths: Iterable[str | Path]) -> list[Results]:

@@ -7,13 +7,23 @@
       checkpoints/<tag>/   atomic checkpoints (semdistill.engine.checkpoint)
       plots/*.png
       report.md
+      run.json             the system and the fingerprint of config.yaml at creation
+      run.lock             held (flock) by the process writing the run
+
+A run directory is created atomically (a name already taken goes to ``<name>-2``, ...), and one
+process at a time writes it: ``run``, ``run --resume`` and ``eval`` hold ``run.lock``, and a
+second writer is refused with a line naming the holder. ``--resume`` and ``eval`` check
+``run.json`` first, so a ``config.yaml`` of another system, or one edited after the run
+started, is refused before any work (see docs/scaling.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +34,9 @@ from semdistill.config import ConfigError, to_yaml
 from semdistill.engine.processes import is_main_process
 from semdistill.errors import UserError
 from semdistill.utils.io import atomic_write_json, atomic_write_text
+from semdistill.utils.lock import folder_lock
+
+RUN_INFO, RUN_FORMAT, LOCK = "run.json", "semdistill.run/1", "run.lock"
 
 
 class MissingCheckpoints(UserError, FileNotFoundError):
@@ -35,23 +48,42 @@ class RunDir:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._logged: set[tuple[Any, Any]] | None = None  # (tag, step) rows in metrics.jsonl
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
     def create(cls, root: str | Path, config: BaseModel, name: str | None = None) -> RunDir:
-        """Make a fresh run directory under ``root`` and save the resolved ``config`` in it."""
+        """Make a fresh run directory under ``root`` and save the resolved ``config`` in it.
+
+        The folder is claimed with an exclusive ``mkdir``, so two runs started together with
+        the same name never share a directory.
+        """
         root = Path(root)
         system = getattr(config, "system", "run")
         base = name or f"{system}-{time.strftime('%Y%m%d-%H%M%S')}"
-        path = root / base
-        n = 1
-        while path.exists():
-            n += 1
-            path = root / f"{base}-{n}"
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            path, n = root / base, 1
+            while True:
+                try:
+                    path.mkdir()
+                    break
+                except FileExistsError:
+                    n += 1
+                    path = root / f"{base}-{n}"
+            for sub in ("checkpoints", "plots", "results"):
+                (path / sub).mkdir()
+            text = to_yaml(config)
+            atomic_write_text(path / "config.yaml", text)
+        except (FileExistsError, NotADirectoryError) as err:
+            raise UserError(f"cannot create a run directory under {root}: {err.filename} is a "
+                            "file, not a folder") from None
+        except OSError as err:
+            raise UserError(f"cannot create a run directory under {root}: "
+                            f"{err.strerror or err}") from None
         run = cls(path)
-        for sub in ("checkpoints", "plots", "results"):
-            (path / sub).mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path / "config.yaml", to_yaml(config))
+        atomic_write_json(path / RUN_INFO, {"format": RUN_FORMAT, "system": system,
+                                            "config_sha256": _sha(text)})
         return run
 
     @classmethod
@@ -95,18 +127,72 @@ class RunDir:
         return self.path / "report.md"
 
     def config_data(self) -> dict[str, Any]:
-        return yaml.safe_load((self.path / "config.yaml").read_text())
+        """The saved config as a mapping (YAML read safely: no tags, no code)."""
+        path = self.path / "config.yaml"
+        try:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ConfigError(f"{path}: unreadable config ({first})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: not a config (a mapping with 'system' expected)")
+        return data
+
+    def check_identity(self, system: str) -> None:
+        """Refuse a run directory whose ``config.yaml`` is of another system than ``run.json``
+        records, or changed since the run was created. Run directories made before ``run.json``
+        existed get one now (they are trusted as they are)."""
+        info_path, text = self.path / RUN_INFO, (self.path / "config.yaml").read_text()
+        if not info_path.is_file():
+            atomic_write_json(info_path, {"format": RUN_FORMAT, "system": system,
+                                          "config_sha256": _sha(text)})
+            return
+        try:
+            info = json.loads(info_path.read_text())
+            ok = isinstance(info, dict) and info.get("format") == RUN_FORMAT
+        except (OSError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigError(f"{info_path}: not a semdistill run record; {self.path} is not a "
+                              "run directory of this library (or it is damaged)")
+        if info.get("system") != system:
+            raise ConfigError(f"{self.path} is a {info.get('system')!r} run, but its config.yaml "
+                              f"is of system {system!r}: refusing to mix two systems in one run "
+                              "directory; start a new run instead")
+        if info.get("config_sha256") != _sha(text):
+            raise ConfigError(f"{self.path / 'config.yaml'} was changed after the run started; "
+                              "restore it, or start a new run with the new config (give "
+                              "changes to a resume with --set)")
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the run's lock for the block (main process only; other ranks share its work)."""
+        if not is_main_process():
+            yield
+            return
+        with folder_lock(self.path / LOCK, what="run directory"):
+            yield
 
     # ---- logging ------------------------------------------------------------------------
     def log_metrics(self, step: int, tag: str, **metrics: float) -> None:
         """Append one line to ``metrics.jsonl``: {"step", "tag", "time", **metrics}.
 
         Under a multi-process launch only the main rank appends (the others hold the same rows).
+        A resumed stage recomputes the steps after its last checkpoint with bitwise identical
+        values; a row equal to one already in the file (tag, step and every value) is not
+        written again, so a resume never repeats rows.
         """
         if not is_main_process():
             return
+        values = {k: float(v) for k, v in metrics.items()}
+        if self._logged is None:
+            self._logged = {_row_key(r) for r in self.read_metrics()}
+        key = _row_key({"step": step, "tag": tag, **values})
+        if key in self._logged:
+            return
+        self._logged.add(key)
         row = {"step": step, "tag": tag, "time": round(time.time(), 3)}
-        row.update({k: float(v) for k, v in metrics.items()})
+        row.update(values)
         with open(self.path / "metrics.jsonl", "a") as fh:
             fh.write(json.dumps(row) + "\n")
 
@@ -114,8 +200,13 @@ class RunDir:
         path = self.path / "metrics.jsonl"
         if not path.is_file():
             return []
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        return [r for r in rows if tag is None or r.get("tag") == tag]
+        rows = []
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:  # blank, or the torn last line of a killed process
+                continue
+        return [r for r in rows if isinstance(r, dict) and (tag is None or r.get("tag") == tag)]
 
     def write_json(self, relpath: str, obj: Any) -> Path:
         return atomic_write_json(self.path / relpath, obj)
@@ -125,3 +216,13 @@ class RunDir:
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
+
+
+def _row_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A metrics row without its wall-clock time (what a recomputed step reproduces)."""
+    return tuple(sorted((k, v) for k, v in row.items() if k != "time"))
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
