@@ -168,3 +168,31 @@ def test_options_added_later_leave_the_fingerprint_of_older_runs_unchanged(model
     dump = old.model_dump(mode="json")
     assert old.fingerprint_dump() == {k: v for k, v in dump.items() if k != key}
     assert cls(**{key: new}).fingerprint_dump()[key] == new
+
+
+# ---- strict types: finite floats, no bool or string for an int -------------------------------
+LTSC_TINY = Path(__file__).resolve().parents[1] / "configs" / "ltsc" / "tiny.yaml"
+
+
+@pytest.mark.parametrize("override, key", [
+    ("train.lr=.inf", "train.lr"), ("train.lr=1e400", "train.lr"),
+    ("train.grad_clip=.inf", "train.grad_clip"), ("loss.beta=.inf", "loss.beta"),
+    ("train.weight_decay=.nan", "train.weight_decay"), ("train.steps=true", "train.steps"),
+    ("student.widths=[8, '8']", "student.widths.1"), ("train.steps=2.5", "train.steps"),
+    ("channel.csi_error_var=.inf", "channel.csi_error_var"),
+    ("channel.num_blocks=true", "channel.num_blocks"),
+])
+def test_lax_values_are_refused_in_one_line_naming_the_key(override, key):
+    from semdistill.experiments.registry import load_config_file
+
+    with pytest.raises(ConfigError) as err:
+        load_config_file(LTSC_TINY, [override])
+    assert f": {key}:" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_correlation_on_flat_rayleigh_is_refused_not_ignored():
+    from semdistill.channels.config import ChannelConfig
+
+    with pytest.raises(ValueError, match="needs block fading"):
+        ChannelConfig(name="rayleigh", correlation="exponential")
+    ChannelConfig(name="rayleigh_block", num_blocks=2, correlation="exponential")

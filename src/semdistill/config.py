@@ -34,7 +34,8 @@ class StrictModel(BaseModel):
     value, so checkpoints made before the option still match their fingerprint and resume.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, strict=True,
+                              allow_inf_nan=False)
     ADDED_LATER: ClassVar[dict[str, Any]] = {}
 
     def fingerprint_dump(self) -> dict[str, Any]:

@@ -24,3 +24,16 @@ def test_grid_option_turns_a_malformed_grid_into_a_usage_error():
     assert grid_option("0,10") == [0, 10]
     with pytest.raises(typer.BadParameter, match="START:STOP:STEP"):
         grid_option("5:0:1")
+
+
+@pytest.mark.parametrize("spec", ["0:1e9:1e-9", "0:1001:1"])
+def test_a_grid_of_more_than_the_maximum_points_is_refused_before_it_is_built(spec):
+    with pytest.raises(ValueError, match="at most 1000"):
+        parse_grid(spec)
+    assert len(parse_grid("0:999:1")) == 1000
+
+
+@pytest.mark.parametrize("spec", ["0:inf:1", "nan,1", "0:10:nan"])
+def test_non_finite_grid_values_are_refused(spec):
+    with pytest.raises(ValueError, match="START:STOP:STEP"):
+        parse_grid(spec)

@@ -31,7 +31,7 @@ from diffusers import (
 from pydantic import Field
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-from semdistill.config import StrictModel
+from semdistill.config import ConfigError, StrictModel
 from semdistill.generative.tokenizer import build_clip_tokenizer
 from semdistill.hub import ModelNotAvailable, load_or_explain
 from semdistill.registry import Registry
@@ -329,4 +329,12 @@ def load_edge(spec: EdgeSpec) -> EdgeLDM:
         load_default_edge(spec.device)
     edge.sampler, edge.steps, edge.guidance = spec.sampler, spec.steps, spec.guidance
     return edge
+
+
+def require_image_size(edge: EdgeLDM, size: int, key: str = "cloud.image_size") -> None:
+    """Refuse, before any work, a cloud whose images the edge cannot encode (another size)."""
+    if edge.image_size != size:
+        raise ConfigError(f"config: {key}: {size} px, but the edge model works at "
+                          f"{edge.image_size} px; set {key}={edge.image_size} (or use an edge "
+                          f"model trained at {size} px)")
 

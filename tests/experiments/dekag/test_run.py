@@ -34,7 +34,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
                   guidance=2.0).save_pretrained(tmp / "edge")
     WorldEncoder(categorical_heads(world.attrs), width=4, dim=8).save(tmp / "we")
     rc = main(["run", str(CONFIG), "--output-dir", str(tmp / "runs"), "--name", "t",
-               "--set", f"edge.model={tmp / 'edge'}",
+               "--set", f"edge.model={tmp / 'edge'}", "--set", "cloud.image_size=16",
                "--set", f"metrics.world_encoder={tmp / 'we'}"])
     assert rc == 0
     return tmp / "runs" / "t"

@@ -26,7 +26,7 @@ def test_makd_tiny_run_writes_report_results_and_plots(saved_edge, tmp_path):
     torch.manual_seed(0)
     WorldEncoder(categorical_heads(world.attrs), width=4, dim=8).save(tmp_path / "we")
     rc = main(["run", str(CONFIG), "--output-dir", str(tmp_path / "runs"), "--name", "t",
-               "--set", f"edge.model={saved_edge}", "--set",
+               "--set", f"edge.model={saved_edge}", "--set", "cloud.image_size=16", "--set",
                f"metrics.world_encoder={tmp_path / 'we'}"])
     assert rc == 0
     run = tmp_path / "runs" / "t"

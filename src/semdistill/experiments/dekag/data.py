@@ -22,7 +22,7 @@ from semdistill.errors import UserError
 from semdistill.experiments.dekag.config import DekagConfig
 from semdistill.experiments.rundir import RunDir
 from semdistill.generative.deliverable import MAKDDeliverable
-from semdistill.generative.edge import EdgeLDM, load_edge
+from semdistill.generative.edge import EdgeLDM, load_edge, require_image_size
 from semdistill.generative.generators import Generator, build_generator
 from semdistill.generative.makd import align, edge_prompts
 from semdistill.utils.seeds import derive_seeds
@@ -142,6 +142,7 @@ def generate_datasets(cfg: DekagConfig, run_dir: RunDir
     test_p = subject_prompts(d.subject, d.test_prompts, "test", d.world_seed, size)
     t0 = time.perf_counter()
     edge = load_edge(cfg.edge)
+    require_image_size(edge, size)
     cloud = build_generator(cfg.cloud)
     steps = d.gen_steps
     base_p = general_prompts(d.base_prompts, d.world_seed + 17, size)

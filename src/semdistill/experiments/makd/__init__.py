@@ -38,7 +38,7 @@ from semdistill.experiments.makd.report import (
 from semdistill.experiments.makd.train import align_edge, method_budgets, save_deliverable
 from semdistill.experiments.registry import register_experiment
 from semdistill.experiments.rundir import RunDir
-from semdistill.generative.edge import EdgeLDM, load_edge
+from semdistill.generative.edge import EdgeLDM, load_edge, require_image_size
 from semdistill.metrics.complexity import count_parameters
 from semdistill.metrics.consistency import ConsistencyScorer, consistency_scorer
 from semdistill.metrics.world_encoder import load_world_encoder
@@ -79,6 +79,7 @@ def run(cfg: MAKDExperimentConfig, run_dir: RunDir) -> dict[str, Any]:
     scorer = consistency_scorer(cfg.metrics, device=cfg.edge.device)  # the config requires one
     results = Results("makd", "consistency")
     base_edge = load_edge(cfg.edge)
+    require_image_size(base_edge, cfg.cloud.image_size)
     grids = [run_subject(cfg, run_dir, s, scorer, encoder, results, base_edge)
              for s in cfg.subjects]
     unet_params = count_parameters(base_edge.unet)

@@ -33,7 +33,8 @@ class CALAConfig(StrictModel):
     alpha: float = Field(8.0, gt=0)
     gate_hidden: int = Field(32, ge=1)
     temperature: float = Field(1.0, gt=0)
-    target_modules: tuple[TargetType, ...] = ("Linear", "Conv2d")
+    target_modules: tuple[TargetType, ...] = Field(("Linear", "Conv2d"), strict=False,
+                                                  description="layer types to adapt (a list)")
     snr_scale_db: float = Field(20.0, gt=0)
 
     @property
