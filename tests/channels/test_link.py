@@ -148,3 +148,38 @@ def test_link_runs_and_backpropagates_on_cuda(name):
     assert z.grad is not None and torch.isfinite(torch.view_as_real(z.grad)).all()
     noiseless = Link(CHANNELS[name](), equalizer="zf").cuda()(z.detach(), math.inf)
     torch.testing.assert_close(noiseless.z_hat, power_normalize(z.detach()), atol=1e-5, rtol=1e-5)
+
+
+# ---- non-finite input is an error, not a silent NaN ------------------------------------------
+from semdistill.channels import get_constellation  # noqa: E402
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_nan_or_inf_symbols_raise_instead_of_returning_nan(bad):
+    z = torch.ones(2, 4, dtype=torch.complex64)
+    z[1, 2] = complex(bad, 0.0)
+    with pytest.raises(ValueError, match="NaN or infinite symbols"):
+        Link("awgn")(z, 10.0)
+    with pytest.raises(ValueError, match="cannot quantize NaN"):
+        get_constellation("16qam").quantize(z)
+
+
+@pytest.mark.parametrize("snr", [float("nan"), float("-inf"), torch.tensor([0.0, float("nan")])])
+def test_a_nan_or_minus_inf_snr_raises(snr):
+    with pytest.raises(ValueError, match="snr_db must be"):
+        Link("rayleigh")(torch.ones(2, 4, dtype=torch.complex64), snr)
+
+
+def test_plus_inf_snr_stays_the_documented_noise_free_channel():
+    z = torch.ones(2, 4, dtype=torch.complex64)
+    assert torch.allclose(Link("awgn", normalize=False)(z, float("inf")).z_hat, z)
+
+
+def test_csi_error_variance_and_block_count_are_checked():
+    h = torch.ones(2, 4, dtype=torch.complex64)
+    for bad in (-0.1, float("nan"), torch.tensor([0.1, -0.1])):
+        with pytest.raises(ValueError, match="error_var must be finite and >= 0"):
+            estimate_csi(h, bad)
+    for bad in (2.7, True, 0):
+        with pytest.raises(ValueError, match="num_blocks must be an integer"):
+            RayleighBlock(bad)

@@ -147,3 +147,68 @@ def test_imperfect_csi_is_worse_than_perfect_csi():
     noisy = simulate_ber("16qam", "rayleigh", 15.0, 400_000, generator=gen, csi_error_var=0.05)
     sigma = math.sqrt(zf.ber / zf.num_symbols) + math.sqrt(noisy.ber / noisy.num_symbols)
     assert noisy.ber - zf.ber > 5 * sigma
+
+
+# ---- numerical precision at high SNR (no cancellation) --------------------------------------
+def _mp_q(x):
+    import mpmath
+
+    return mpmath.erfc(x / mpmath.sqrt(2)) / 2
+
+
+def _mp_ser_awgn(levels_per_axis, s2, snr_db):
+    """1 − Π(1 − k Q) in 50-digit arithmetic: the exact expansion, no cancellation."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    gamma = mpmath.mpf(10) ** (mpmath.mpf(snr_db) / 10)
+    q = _mp_q(mpmath.sqrt(2 * mpmath.mpf(s2) * gamma))
+    correct = mpmath.mpf(1)
+    for levels in levels_per_axis:
+        correct *= 1 - 2 * (1 - mpmath.mpf(1) / levels) * q
+    return float(1 - correct)
+
+
+def _mp_ser_rayleigh(levels_per_axis, s2, snr_db):
+    """E over |h|² ~ Exp(1) of the AWGN SER, by 50-digit quadrature."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    gamma = mpmath.mpf(10) ** (mpmath.mpf(snr_db) / 10)
+    ks = [2 * (1 - mpmath.mpf(1) / L) for L in levels_per_axis]
+
+    def ser(x):
+        q = _mp_q(mpmath.sqrt(2 * mpmath.mpf(s2) * gamma * x))
+        correct = mpmath.mpf(1)
+        for k in ks:
+            correct *= 1 - k * q
+        return (1 - correct) * mpmath.exp(-x)
+
+    return float(mpmath.quad(ser, [0, 1 / gamma, 100 / gamma, 1, mpmath.inf]))
+
+
+SPECS = {"bpsk": ((2,), 1.0), "qpsk": ((2, 2), 0.5), "16qam": ((4, 4), 3 / 30)}
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+@pytest.mark.parametrize("snr_db", [10.0, 14.0, 16.0, 20.0, 24.0, 30.0, 40.0])
+def test_awgn_ser_keeps_its_digits_at_high_snr(name, snr_db):
+    levels, s2 = SPECS[name]
+    want = _mp_ser_awgn(levels, s2, snr_db)
+    got = float(ser_awgn(name, snr_db))
+    assert got > 0 or want < 1e-300
+    assert got == pytest.approx(want, rel=1e-9)
+
+
+def test_bpsk_ser_equals_its_ber_where_the_old_formula_returned_zero():
+    got = float(ser_awgn("bpsk", 16.0))
+    assert got == pytest.approx(float(ber_awgn("bpsk", 16.0)), rel=1e-12)
+    assert got == pytest.approx(2.27e-19, rel=0.01)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+@pytest.mark.parametrize("snr_db", [0.0, 20.0, 40.0, 60.0, 80.0])
+def test_rayleigh_ser_keeps_its_digits_at_high_snr(name, snr_db):
+    levels, s2 = SPECS[name]
+    want = _mp_ser_rayleigh(levels, s2, snr_db)
+    assert float(ser_rayleigh(name, snr_db)) == pytest.approx(want, rel=1e-7)

@@ -15,7 +15,7 @@ class ChannelConfig(BaseModel):
     ``"exponential"`` uses ``rho``, ``"dispersion"`` uses ``omega`` and ``spacing``.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     name: Literal["awgn", "rayleigh", "rayleigh_block", "rician"] = "awgn"
     num_blocks: int = Field(1, ge=1, description="J, fading blocks per sample")
@@ -36,8 +36,9 @@ class ChannelConfig(BaseModel):
                 f"channel {self.name!r} has one gain per sample: set num_blocks=1 "
                 "or use name='rayleigh_block'"
             )
-        if self.name == "awgn" and self.correlation != "none":
-            raise ValueError("correlation needs a fading channel, not 'awgn'")
+        if self.name in ("awgn", "rayleigh") and self.correlation != "none":
+            raise ValueError(f"correlation={self.correlation!r} needs block fading "
+                             f"(name='rayleigh_block' or 'rician'), not {self.name!r}")
         return self
 
     def channel_kwargs(self) -> dict[str, object]:

@@ -88,7 +88,12 @@ class Constellation(nn.Module):
         return f"name={self.name!r}, M={self.num_points}"
 
     def nearest_index(self, z: torch.Tensor) -> torch.Tensor:
-        """Index (= integer label) of the nearest point: complex ``(B, K)`` → int64 ``(B, K)``."""
+        """Index (= integer label) of the nearest point: complex ``(B, K)`` → int64 ``(B, K)``.
+
+        Non-finite symbols have no nearest point: a ``ValueError`` (see docs/channels.md).
+        """
+        if not bool(torch.isfinite(torch.view_as_real(z) if z.is_complex() else z).all()):
+            raise ValueError("cannot quantize NaN or infinite symbols (the transmitter diverged?)")
         if self._lattice:
             pi = self._nearest_level(z.real, self.levels_i.to(z.device))
             pq = self._nearest_level(z.imag, self.levels_q.to(z.device))

@@ -33,12 +33,14 @@ def estimate_csi(
         ``h_hat`` ``(B, K)``.
     """
     if not isinstance(error_var, torch.Tensor):
-        if error_var < 0:
-            raise ValueError(f"error_var must be >= 0, got {error_var}")
+        if not error_var >= 0 or error_var == float("inf"):  # also NaN
+            raise ValueError(f"error_var must be finite and >= 0, got {error_var}")
         if error_var == 0:
             return h
         std: torch.Tensor | float = error_var**0.5
     else:
+        if bool((~torch.isfinite(error_var) | (error_var < 0)).any()):
+            raise ValueError("error_var must be finite and >= 0 per sample")
         std = error_var.to(h.real.dtype).sqrt()
         if std.dim() == 1:
             std = std.unsqueeze(-1)

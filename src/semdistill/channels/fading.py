@@ -48,8 +48,8 @@ class RayleighBlock(Channel):
         k_factor: float = 0.0,
     ) -> None:
         super().__init__()
-        if num_blocks < 1:
-            raise ValueError(f"num_blocks must be >= 1, got {num_blocks}")
+        if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or num_blocks < 1:
+            raise ValueError(f"num_blocks must be an integer >= 1, got {num_blocks!r}")
         if k_factor < 0:
             raise ValueError(f"k_factor must be >= 0, got {k_factor}")
         self.num_blocks = int(num_blocks)

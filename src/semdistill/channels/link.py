@@ -93,6 +93,8 @@ class Link(nn.Module):
 
         Differentiable w.r.t. ``z``. Returns :class:`LinkOutput`.
         """
+        if not bool(torch.isfinite(torch.view_as_real(z) if z.is_complex() else z).all()):
+            raise ValueError("Link: NaN or infinite symbols (the transmitter diverged?)")
         x = power_normalize(z) if self.normalize else z
         out = self.channel(x, snr_db, generator=generator)
         h_hat = estimate_csi(out.h, self.csi_error_var, generator=generator)

@@ -101,8 +101,13 @@ def complex_dtype_to_real(dtype: torch.dtype) -> torch.dtype:
 def broadcast_snr(
     snr_db: float | torch.Tensor, batch: int, device: torch.device, dtype: torch.dtype
 ) -> torch.Tensor:
-    """SNR in dB as a ``(B,)`` tensor: a float or 0-d tensor is repeated, a ``(B,)`` one checked."""
+    """SNR in dB as a ``(B,)`` tensor: a float or 0-d tensor is repeated, a ``(B,)`` one checked.
+
+    NaN or −inf dB is a ``ValueError`` (+inf dB is allowed: a noise-free channel).
+    """
     snr = torch.as_tensor(snr_db, device=device, dtype=dtype)
+    if bool((torch.isnan(snr) | (snr == -torch.inf)).any()):
+        raise ValueError("snr_db must be a number of dB or +inf (noise-free); got NaN or -inf")
     if snr.dim() == 0:
         return snr.expand(batch)
     snr = snr.reshape(-1)

@@ -50,17 +50,26 @@ def _gamma(snr_db: SnrLike) -> torch.Tensor:
     return torch.pow(10.0, torch.as_tensor(snr_db, dtype=torch.float64) / 10.0)
 
 
+def _one_minus_mu(c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(μ, 1 − μ)`` with ``μ = sqrt(c / (1 + c))``; ``1 − μ = 1 / ((1 + c)(1 + μ))`` keeps its
+    digits at high SNR, where ``1 − sqrt(...)`` would cancel to 0."""
+    mu = torch.sqrt(c / (1.0 + c))
+    return mu, 1.0 / ((1.0 + c) * (1.0 + mu))
+
+
 def _rayleigh_q(a: float, gamma: torch.Tensor) -> torch.Tensor:
-    """``E[Q(a sqrt(γ X))]``, X ~ Exp(1)."""
-    c = a * a * gamma / 2.0
-    return 0.5 * (1.0 - torch.sqrt(c / (1.0 + c)))
+    """``E[Q(a sqrt(γ X))] = (1 − μ) / 2``, X ~ Exp(1)."""
+    return 0.5 * _one_minus_mu(a * a * gamma / 2.0)[1]
 
 
 def _rayleigh_q2(a: float, gamma: torch.Tensor) -> torch.Tensor:
-    """``E[Q(a sqrt(γ X))^2]``, X ~ Exp(1)."""
-    c = a * a * gamma / 2.0
-    mu = torch.sqrt(c / (1.0 + c))
-    return 0.25 - mu * torch.atan(1.0 / mu) / math.pi
+    """``E[Q(a sqrt(γ X))^2] = 1/4 − μ atan(1/μ) / π``, X ~ Exp(1).
+
+    Evaluated without cancellation: ``atan(1/μ) = π/4 + atan(δ)`` with
+    ``δ = (1 − μ) / (1 + μ)``, so the value is ``((1 − μ) π/4 − μ atan(δ)) / π``.
+    """
+    mu, e = _one_minus_mu(a * a * gamma / 2.0)
+    return (e * (math.pi / 4.0) - mu * torch.atan(e / (1.0 + mu))) / math.pi
 
 
 def pam_bit_error_terms(levels: int) -> tuple[Fraction, dict[int, Fraction]]:
@@ -135,10 +144,8 @@ def _ser(constellation: str | Constellation, snr_db: SnrLike, fading: bool) -> t
     ks = [2.0 * (1.0 - 1.0 / levels) for levels, _ in (axis_i, axis_q) if levels > 1]
     if not fading:
         q = qfunc(a * torch.sqrt(gamma))
-        correct = torch.ones_like(gamma)
-        for k in ks:
-            correct = correct * (1.0 - k * q)
-        return 1.0 - correct
+        # 1 − Π(1 − k Q) as −expm1(Σ log1p(−k Q)): no cancellation when Q is tiny
+        return -torch.expm1(sum(torch.log1p(-k * q) for k in ks))
     q1, q2 = _rayleigh_q(a, gamma), _rayleigh_q2(a, gamma)
     if len(ks) == 1:
         return ks[0] * q1
