@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from peft import LoraConfig
 from peft.utils import set_peft_model_state_dict
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from semdistill.generative.errors import AlignmentError
@@ -86,18 +86,25 @@ class MAKDDeliverable:
         path = Path(path)
         if not path.is_file():
             raise AlignmentError(f"no MAKD deliverable at {path}")
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            if meta.get("format") != FORMAT:
-                raise AlignmentError(f"{path} is not a MAKD deliverable ({meta.get('format')!r})")
-            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
-        return cls(token=meta["token"] or None, class_word=meta["class_word"] or None,
-                   # files written before placements existed used "before_class"
-                   placement=meta.get("placement", "before_class"),
-                   embedding=tensors.get("metaword"),
-                   lora={k[5:]: v for k, v in tensors.items() if k.startswith("lora.")},
-                   rank=int(meta["rank"]), alpha=float(meta["alpha"]),
-                   targets=json.loads(meta["targets"]))
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                if meta.get("format") != FORMAT:
+                    raise AlignmentError(f"{path} is not a MAKD deliverable "
+                                         f"({meta.get('format')!r})")
+                tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+            return cls(token=meta["token"] or None, class_word=meta["class_word"] or None,
+                       # files written before placements existed used "before_class"
+                       placement=meta.get("placement", "before_class"),
+                       embedding=tensors.get("metaword"),
+                       lora={k[5:]: v for k, v in tensors.items() if k.startswith("lora.")},
+                       rank=int(meta["rank"]), alpha=float(meta["alpha"]),
+                       targets=list(json.loads(meta["targets"])))
+        except (SafetensorError, OSError, KeyError, ValueError, TypeError) as err:
+            if isinstance(err, AlignmentError):
+                raise
+            raise AlignmentError(f"{path}: damaged MAKD deliverable ({type(err).__name__}: "
+                                 f"{err})") from None
 
     def export_diffusers(self, folder: str | Path) -> dict[str, Path]:
         """Files for diffusers loaders: ``pytorch_lora_weights.safetensors`` (keys

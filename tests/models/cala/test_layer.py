@@ -176,3 +176,14 @@ def test_shared_lora_is_one_expert_with_a_constant_gate():
     g = model.gate_weights(torch.tensor([0, 1]), torch.tensor([-5.0, 20.0]))
     assert torch.equal(g, torch.ones(2, 1))
     assert all(n.startswith("model.") for n, p in model.named_parameters() if p.requires_grad)
+
+
+def test_a_damaged_adapter_file_is_one_error_naming_it(tmp_path):
+    from semdistill.models.cala.model import AdapterFileError
+
+    model = CALAModel(_Toy(), CALAConfig(num_experts=2, rank=1, gate_hidden=8), num_rates=2)
+    path = model.save_adapters(tmp_path / "cala.safetensors")
+    path.write_bytes(path.read_bytes()[:30])
+    for read in (model.load_adapters, CALAModel.read_adapter_metadata):
+        with pytest.raises(AdapterFileError, match="cala.safetensors: not a readable adapter"):
+            read(path)

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -238,7 +239,10 @@ class CALAModel(nn.Module):
         path = Path(path)
         if not path.is_file():
             raise AdapterFileError(f"adapter file not found: {path}")
-        tensors = load_file(str(path))
+        try:
+            tensors = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as err:
+            raise AdapterFileError(f"{path}: not a readable adapter file ({err})") from None
         own = self.adapter_state_dict()
         missing, extra = sorted(set(own) - set(tensors)), sorted(set(tensors) - set(own))
         if missing or extra:
@@ -254,10 +258,13 @@ class CALAModel(nn.Module):
         """The metadata of an adapter file (config as a dict, num_rates, gate class name)."""
         from safetensors import safe_open
 
-        with safe_open(str(path), framework="pt") as fh:
-            meta = dict(fh.metadata() or {})
-        if "config" in meta:
-            meta["config"] = json.loads(meta["config"])
+        try:
+            with safe_open(str(path), framework="pt") as fh:
+                meta = dict(fh.metadata() or {})
+            if "config" in meta:
+                meta["config"] = json.loads(meta["config"])
+        except (SafetensorError, OSError, ValueError) as err:
+            raise AdapterFileError(f"{path}: not a readable adapter file ({err})") from None
         return meta
 
 
