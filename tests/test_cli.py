@@ -69,3 +69,30 @@ def test_unknown_option_is_a_usage_error_not_a_traceback(capsys):
     err = capsys.readouterr().err
     assert "No such option" in err and "Traceback" not in err
 
+
+
+def test_the_saved_config_names_the_directory_given_by_name(tmp_path, monkeypatch):
+    import yaml
+
+    monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
+    config = Path(__file__).resolve().parents[1] / "configs" / "ltsc" / "tiny.yaml"
+    assert main(["run", str(config), "--output-dir", str(tmp_path / "runs"), "--name", "mine",
+                 "--set", "runs.online=false", "--set", "runs.scratch=false",
+                 "--set", "runs.non_adaptive=false", "--set", "runs.fractions=[]"]) == 0
+    saved = yaml.safe_load((tmp_path / "runs" / "mine" / "config.yaml").read_text())
+    assert saved["name"] == "mine"  # the YAML says name: tiny
+
+
+def test_resume_of_a_run_whose_config_yaml_was_swapped_does_no_work(tmp_path, capsys):
+    from semdistill.experiments.registry import load_config_file
+    from semdistill.experiments.rundir import RunDir
+
+    _, cfg = load_config_file(Path(__file__).resolve().parents[1] / "configs" / "ltsc" /
+                              "tiny.yaml")
+    rd = RunDir.create(tmp_path, cfg, name="r")
+    dekag = Path(__file__).resolve().parents[1] / "configs" / "dekag" / "tiny.yaml"
+    (rd.path / "config.yaml").write_text(dekag.read_text())
+    assert main(["run", "--resume", str(rd.path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a 'ltsc' run" in err and len(err.strip().splitlines()) == 1
+    assert not list(rd.checkpoints.iterdir()) and not (rd.path / "report.md").exists()
