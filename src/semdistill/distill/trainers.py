@@ -102,8 +102,10 @@ def _render(job: DistillJob, ids: torch.Tensor, views: torch.Tensor) -> dict[str
     return {"image": job.augment(images, view_seeds(job.aug_seed, ids, views)), "label": labels}
 
 
-def _student_terms(modules: Mapping[str, nn.Module], link: Link, batch: Mapping[str, Any],
-                   soft: torch.Tensor | None, loss: LossConfig) -> dict[str, torch.Tensor]:
+def student_terms(modules: Mapping[str, nn.Module], link: Link, batch: Mapping[str, Any],
+                  soft: torch.Tensor | None, loss: LossConfig) -> dict[str, torch.Tensor]:
+    """One student step's IB objective on ``batch`` (``image`` (B,3,H,W), ``label`` (B,),
+    ``snr`` (B,) dB): weighted KD (to ``soft`` (B, C); none for scratch), CE and rate terms."""
     out = modules["student"](batch["image"], batch["snr"], link)
     terms = {
         "ce": cross_entropy(out.logits, batch["label"]),
@@ -149,7 +151,7 @@ def train_prestored(job: DistillJob, store: Knowledge) -> TrainSummary:
                 "snr": _snr(job, trainer, step)}
 
     def step_fn(modules, batch):
-        return _student_terms(modules, job.link, batch, batch["soft"], loss)
+        return student_terms(modules, job.link, batch, batch["soft"], loss)
 
     return trainer.fit(batch_fn, step_fn)
 
@@ -170,7 +172,7 @@ def train_online(job: DistillJob, teacher: Knowledge) -> TrainSummary:
     def step_fn(modules, batch):
         with torch.no_grad():
             soft = torch.softmax(teacher(batch["image"]).float() / loss.temperature, dim=-1)
-        return _student_terms(modules, job.link, batch, soft, loss)
+        return student_terms(modules, job.link, batch, soft, loss)
 
     return trainer.fit(batch_fn, step_fn)
 
@@ -186,7 +188,7 @@ def train_scratch(job: DistillJob, _: Knowledge = None) -> TrainSummary:
         return _render(job, ids, views) | {"snr": _snr(job, trainer, step)}
 
     def step_fn(modules, batch):
-        return _student_terms(modules, job.link, batch, None, loss)
+        return student_terms(modules, job.link, batch, None, loss)
 
     return trainer.fit(batch_fn, step_fn)
 

@@ -228,3 +228,24 @@ def test_dataloader_pickling_and_bounded_cache():
     with pytest.raises(IndexError):
         w.render_indices(torch.tensor([0, 600]))
     assert CHUNK % 64 == 0
+
+
+def test_the_render_cache_serves_the_same_bytes_as_rendering(monkeypatch):
+    import semdistill.data.world.dataset as ds_mod
+
+    def world():
+        return ShapesWorld(split="train", size=96, image_size=32, seed=3,
+                           styles=("flat", "textured", "gradient", "outlined"))
+
+    cached = world()
+    g = torch.Generator().manual_seed(0)
+    batches = [torch.randint(0, 96, (n,), generator=g) for n in (16, 1, 40, 16)]
+    batches.append(torch.arange(96).flip(0))
+    got = [cached.render_indices(b)[0] for b in batches]
+    assert bool(cached._have.all())  # every item is in memory after the last full batch
+    monkeypatch.setattr(ds_mod, "RENDER_CACHE_BYTES", 0)  # no cache: render every call
+    plain = world()
+    for b, img in zip(batches, got, strict=True):
+        assert torch.equal(plain.render_indices(b)[0], img)
+        assert torch.equal(plain.render_indices(b.flip(0))[0], img.flip(0))  # batch-independent
+    assert plain._rendered is None

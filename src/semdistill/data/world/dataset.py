@@ -31,6 +31,9 @@ CACHED_CHUNKS = 8
 #: give up on a selection that keeps nothing in this many stream chunks (a fully specified
 #: subject, 1 of 9,216 combinations with 4 styles, is expected ~28 times there).
 MAX_EMPTY_CHUNKS = 1024
+#: splits whose float32 images fit in this many bytes keep every item once rendered, so a
+#: trainer's later epochs gather instead of render (4096 items at 32 px: 50 MB)
+RENDER_CACHE_BYTES = 256 * 2**20
 
 
 def task_classes(task: str) -> list[str]:
@@ -106,6 +109,8 @@ class ShapesWorld(Dataset):
         self.attrs, self.keys = self._select(tuple(exclude), include_only)
         self.labels = task_labels(self.attrs, task)
         self._cache: OrderedDict[int, torch.Tensor] = OrderedDict()
+        self._rendered: torch.Tensor | None = None  # (size, 3, H, W), filled as items render
+        self._have: torch.Tensor | None = None  # (size,) bool
 
     @property
     def num_classes(self) -> int:
@@ -113,8 +118,8 @@ class ShapesWorld(Dataset):
         return len(self.class_names)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the rendered-chunk cache (DataLoader workers start with an empty one)."""
-        return {**self.__dict__, "_cache": OrderedDict()}
+        """Pickle without the render caches (DataLoader workers start with empty ones)."""
+        return {**self.__dict__, "_cache": OrderedDict(), "_rendered": None, "_have": None}
 
     def _select(self, exclude: tuple[Subject, ...],
                 include: Sequence[Subject] | None) -> tuple[WorldAttrs, torch.Tensor]:
@@ -151,23 +156,37 @@ class ShapesWorld(Dataset):
 
         Returns:
             images (B, 3, H, W) float32 in [0, 1] and labels (B,) long. An item's pixels do not
-            depend on the rest of the batch.
+            depend on the rest of the batch, so a split that fits in :data:`RENDER_CACHE_BYTES`
+            renders each item once and serves it from memory afterwards (bit for bit the same).
         """
         idx = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
         if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= self.size):
             raise IndexError(f"indices must lie in [0, {self.size}), got "
                              f"[{int(idx.min())}, {int(idx.max())}]")
+        item_bytes = 3 * self.image_size**2 * 4
+        if self.size * item_bytes > RENDER_CACHE_BYTES:
+            return self._render(idx), self.labels[idx]
+        if self._rendered is None:
+            self._rendered = torch.empty(self.size, 3, self.image_size, self.image_size)
+            self._have = torch.zeros(self.size, dtype=torch.bool)
+        missing = idx[~self._have[idx]].unique()
+        if missing.numel():
+            self._rendered[missing] = self._render(missing)
+            self._have[missing] = True
+        return self._rendered[idx], self.labels[idx]
+
+    def _render(self, idx: torch.Tensor) -> torch.Tensor:
+        """Draw items ``idx`` (B,): (B, 3, H, W) float32 in [0, 1]."""
         images = render_batch(self.attrs.index(idx), self.image_size, self.texture)
-        images = add_noise(images, self.keys[idx] + 10**9 * SPLITS.index(self.split),
-                           self.noise_std, self.seed)
-        return images, self.labels[idx]
+        return add_noise(images, self.keys[idx] + 10**9 * SPLITS.index(self.split),
+                         self.noise_std, self.seed)
 
     def _chunk(self, chunk: int) -> torch.Tensor:
         """Images of items [chunk·ITEM_CHUNK, (chunk+1)·ITEM_CHUNK), from an LRU cache."""
         images = self._cache.get(chunk)
         if images is None:
             lo = chunk * ITEM_CHUNK
-            images = self.render_indices(torch.arange(lo, min(lo + ITEM_CHUNK, self.size)))[0]
+            images = self._render(torch.arange(lo, min(lo + ITEM_CHUNK, self.size)))
             self._cache[chunk] = images
             if len(self._cache) > CACHED_CHUNKS:
                 self._cache.popitem(last=False)

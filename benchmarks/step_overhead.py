@@ -1,0 +1,259 @@
+"""Training-step overhead: each trainer through the shared Trainer against a bare PyTorch loop.
+
+    python benchmarks/step_overhead.py                 # CPU, 2 threads, the embedded defaults
+    python benchmarks/step_overhead.py --steps 10      # a quick look
+
+For every trainer (LTSC ``prestored``, ``online``, ``scratch``; the DeKA-g latent ``codec``) one
+process times, side by side:
+
+- ``trainer``: the library's path (``semdistill.distill`` → :class:`semdistill.engine.Trainer`):
+  its batch function (render, augmentation, store read), the step function, accelerate's
+  backward/clip/step, the scheduler and the per-step loss bookkeeping;
+- ``bare``: the same model, loss, optimizer (AdamW, clip, schedule) and batches, but with every
+  batch built before the clock starts and a plain ``for`` loop;
+
+and a breakdown of one step into its parts (median of ``--reps``): data (render), augmentation,
+store read or teacher forward (where the method has one), channel, forward + loss, backward,
+optimizer. ``trainer / bare`` is the overhead ratio; the goal is ≤ 1.10. The data parts are
+where the ratio comes from: the bare loop has its batches for free.
+
+Prints Markdown tables (the numbers in BENCHMARKS.md come from here) with the machine named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from semdistill.config import TrainConfig
+from semdistill.data.views import view_seeds
+from semdistill.distill import DistillJob, distill
+from semdistill.distill.codec import random_conditions, train_codec
+from semdistill.distill.trainers import batch_views, student_terms, training_snr
+from semdistill.engine import batch_indices
+from semdistill.engine.loop import lr_lambda
+from semdistill.experiments.ltsc import aug_seed, augment_of, build_student
+from semdistill.experiments.registry import load_config_file
+from semdistill.models.latent_jscc import LatentJSCC, jscc_loss
+from semdistill.teachers import KnowledgeStore, resolve_teacher
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def median_ms(fn: Callable[[], Any], reps: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def bare_loop(model: nn.Module, train: TrainConfig, batches: list[Any],
+              loss_fn: Callable[[nn.Module, Any], torch.Tensor]) -> float:
+    """ms per step of a plain loop over prepared ``batches`` (same optimizer and schedule)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(train))
+    model.train()
+    t0 = time.perf_counter()
+    for batch in batches:
+        loss = loss_fn(model, batch)
+        loss.backward()
+        if train.grad_clip:
+            torch.nn.utils.clip_grad_norm_(params, train.grad_clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        sched.step()
+    return (time.perf_counter() - t0) / len(batches) * 1000
+
+
+def step_parts(model: nn.Module, batch: Any, loss_fn: Callable[[nn.Module, Any], torch.Tensor],
+               train: TrainConfig, reps: int) -> dict[str, float]:
+    """Forward + loss, backward and optimizer of one step (ms, median)."""
+    model = copy.deepcopy(model).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
+    fwd = median_ms(lambda: loss_fn(model, batch), reps)
+
+    def backward() -> None:
+        loss_fn(model, batch).backward()
+        opt.zero_grad(set_to_none=True)
+
+    bwd = max(0.0, median_ms(backward, reps) - fwd)
+    loss_fn(model, batch).backward()
+
+    def step() -> None:
+        torch.nn.utils.clip_grad_norm_(params, train.grad_clip or float("inf"))
+        opt.step()
+
+    return {"forward + loss": fwd, "backward": bwd, "optimizer": median_ms(step, reps)}
+
+
+# ---- LTSC ------------------------------------------------------------------------------------
+def ltsc_parts(method: str, ds: Any, augment: Any, seed: int, store: KnowledgeStore,
+               teacher: nn.Module, link: nn.Module, student: nn.Module,
+               batch: dict[str, torch.Tensor], cfg: Any, reps: int) -> dict[str, float]:
+    """Data, augmentation, knowledge (store read / teacher forward) and channel of step 0."""
+    bs = len(batch["label"])
+    ids = batch_indices(0, len(ds), bs, cfg.seed)
+    views = batch_views(0, len(ds), bs, cfg.store.views)
+    images, _ = ds.render_indices(ids)
+    parts = {"data (render)": median_ms(lambda: ds.render_indices(ids), reps),
+             "augmentation": median_ms(lambda: augment(images, view_seeds(seed, ids, views)),
+                                       reps)}
+    if method == "prestored":
+        parts["store read"] = median_ms(lambda: store.soft_labels(ids, views), reps)
+    with torch.no_grad():
+        if method == "online":
+            parts["teacher forward"] = median_ms(lambda: teacher(batch["image"]), reps)
+        z, _ = student.transmit(batch["image"], batch["snr"])
+    parts["channel"] = median_ms(lambda: link(z, batch["snr"]), reps)
+    return parts
+
+
+def ltsc_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+    _, cfg = load_config_file(ROOT / "configs" / "ltsc" / "shapes.yaml",
+                              [f"data.train_size={args.samples}"])
+    train = cfg.train.model_copy(update={"steps": args.steps, "log_every": args.steps,
+                                         "checkpoint_every": args.steps})
+    ds = cfg.data.build("train")
+    teacher, _, _ = resolve_teacher(cfg.teacher.pretrain, allow_train=False)
+    augment, seed = augment_of(cfg), aug_seed(cfg)
+    t0 = time.perf_counter()
+    store = KnowledgeStore.build(teacher, ds, tmp / "store", dataset_id=cfg.data.identity("train"),
+                                 views=cfg.store.views, k=cfg.store.k, seed=seed, augment=augment,
+                                 chunk_size=cfg.store.chunk_size,
+                                 temperature=cfg.loss.temperature)
+    store_s = time.perf_counter() - t0
+    from semdistill.channels import Link
+
+    link = Link.from_config(cfg.channel, normalize=False)
+    bs = train.batch_size
+
+    def batch_at(step: int, method: str) -> dict[str, torch.Tensor]:
+        ids = batch_indices(step, len(ds), bs, cfg.seed)
+        views = batch_views(step, len(ds), bs, cfg.store.views)
+        images, labels = ds.render_indices(ids)
+        batch = {"image": augment(images, view_seeds(seed, ids, views)), "label": labels,
+                 "snr": training_snr(step, bs, cfg.snr, cfg.seed)}
+        if method == "prestored":
+            batch["soft"] = store.soft_labels(ids, views)
+        elif method == "online":
+            with torch.no_grad():
+                batch["soft"] = torch.softmax(teacher(batch["image"]).float()
+                                              / cfg.loss.temperature, dim=-1)
+        return batch
+
+    rows = []
+    for method in ("prestored", "online", "scratch"):
+        student = build_student(cfg, ds.num_classes, True)
+        init = copy.deepcopy(student)
+        job = DistillJob(student=student, link=link, dataset=ds, train=train, loss=cfg.loss,
+                         snr=cfg.snr, checkpoint_dir=tmp / method, augment=augment,
+                         aug_seed=seed, views=cfg.store.views, seed=cfg.seed, tag=method)
+        trainer_ms = distill(method, job, {"prestored": store, "online": teacher}.get(method))
+        trainer_ms = trainer_ms.seconds / args.steps * 1000
+        batches = [batch_at(s, method) for s in range(args.steps)]
+
+        def loss_fn(model: nn.Module, b: dict[str, torch.Tensor], method: str = method
+                    ) -> torch.Tensor:
+            soft = b.get("soft")
+            if method == "online":  # the teacher's forward is part of an online step
+                with torch.no_grad():
+                    soft = torch.softmax(teacher(b["image"]).float() / cfg.loss.temperature, -1)
+            return student_terms({"student": model}, link, b, soft, cfg.loss)["loss"]
+
+        bare_ms = bare_loop(copy.deepcopy(init), train, batches, loss_fn)
+        parts = ltsc_parts(method, ds, augment, seed, store, teacher, link, init, batches[0],
+                           cfg, args.reps)
+        parts |= step_parts(init, batches[0], loss_fn, train, args.reps)
+        rows.append({"trainer": method, "trainer_ms": trainer_ms, "bare_ms": bare_ms,
+                     "parts": parts, "batch": bs})
+    rows[0]["note"] = f"store of {len(ds)} samples × {cfg.store.views} views built in {store_s:.1f} s"
+    return rows
+
+
+# ---- DeKA-g latent codec ---------------------------------------------------------------------
+def codec_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+    _, cfg = load_config_file(ROOT / "configs" / "dekag" / "shapes.yaml")
+    from semdistill.generative.edge import load_default_edge
+
+    shape = load_default_edge().latent_shape
+    latents = torch.randn(args.samples, *shape, generator=torch.Generator().manual_seed(0))
+    train = cfg.adapt_train.model_copy(update={"steps": args.steps, "log_every": args.steps,
+                                               "checkpoint_every": args.steps})
+    torch.manual_seed(0)
+    model = LatentJSCC(shape, cfg.codec)
+    init = copy.deepcopy(model)
+    snr = cfg.adapters.snr
+
+    def condition(b: int, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        return random_conditions(b, model.num_rates, snr, dev)
+
+    info = train_codec(model, latents, train, tmp / "codec", "codec", cfg.seed, cfg.codec,
+                       condition, "bench")
+    trainer_ms = info["seconds"] / args.steps * 1000
+    batches = []
+    for s in range(args.steps):
+        z = latents[batch_indices(s, len(latents), train.batch_size, cfg.seed)]
+        batches.append((z, *condition(len(z), z.device)))
+
+    def loss_fn(m: nn.Module, b: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        z, r, s = b
+        out = m(z, r, s)
+        return jscc_loss(z, out.z_hat, out.s, out.s_q, out.mask, cfg.codec.beta,
+                         cfg.codec.distortion)["loss"]
+
+    bare_ms = bare_loop(copy.deepcopy(init), train, batches, loss_fn)
+    z, r, s = batches[0]
+    with torch.no_grad():
+        sym, mask = init.encode(z, r)
+        sq = init.quantize(sym, mask)
+    parts = {"data (gather)": median_ms(
+        lambda: latents[batch_indices(0, len(latents), train.batch_size, cfg.seed)], args.reps),
+        "channel": median_ms(lambda: init.transmit(sq, r, s), args.reps)}
+    parts |= step_parts(init, batches[0], loss_fn, train, args.reps)
+    return [{"trainer": "codec", "trainer_ms": trainer_ms, "bare_ms": bare_ms, "parts": parts,
+             "batch": train.batch_size}]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=40, help="steps per trainer (each side)")
+    ap.add_argument("--samples", type=int, default=1024, help="training samples")
+    ap.add_argument("--reps", type=int, default=15, help="repeats per breakdown part")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = ltsc_rows(args, Path(tmp)) + codec_rows(args, Path(tmp))
+    print(f"machine: {platform.processor() or platform.machine()}, {args.threads} threads, "
+          f"torch {torch.__version__}; {args.steps} steps per side\n")
+    print("| trainer | batch | Trainer ms/step | bare loop ms/step | ratio |\n|---|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['trainer']} | {r['batch']} | {r['trainer_ms']:.1f} | {r['bare_ms']:.1f} | "
+              f"{r['trainer_ms'] / r['bare_ms']:.2f} |")
+    names = list(dict.fromkeys(k for r in rows for k in r["parts"]))
+    print("\n| trainer | " + " | ".join(names) + " |\n|---|" + "---:|" * len(names))
+    for r in rows:
+        cells = [f"{r['parts'][n]:.1f}" if n in r["parts"] else "" for n in names]
+        print(f"| {r['trainer']} | " + " | ".join(cells) + " |")
+    for r in rows:
+        if r.get("note"):
+            print(f"\n{r['note']}")
+
+
+if __name__ == "__main__":
+    main()
