@@ -243,9 +243,13 @@ def test_the_render_cache_serves_the_same_bytes_as_rendering(monkeypatch):
     batches.append(torch.arange(96).flip(0))
     got = [cached.render_indices(b)[0] for b in batches]
     assert bool(cached._have.all())  # every item is in memory after the last full batch
-    monkeypatch.setattr(ds_mod, "RENDER_CACHE_BYTES", 0)  # no cache: render every call
+    monkeypatch.setattr(ds_mod, "RENDER_CACHE_BYTES", 0)  # too large for the cache
     plain = world()
     for b, img in zip(batches, got, strict=True):
         assert torch.equal(plain.render_indices(b)[0], img)
         assert torch.equal(plain.render_indices(b.flip(0))[0], img.flip(0))  # batch-independent
     assert plain._rendered is None
+    monkeypatch.undo()
+    off = ShapesWorld(split="train", size=96, image_size=32, seed=3, cache=False)
+    off.render_indices(torch.arange(4))
+    assert off._rendered is None

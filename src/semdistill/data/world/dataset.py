@@ -72,6 +72,8 @@ class ShapesWorld(Dataset):
         noise_std: pixel noise standard deviation (0 turns it off).
         texture: background gradient on/off.
         transform: applied to the image tensor of ``__getitem__`` (not to ``render_indices``).
+        cache: keep every rendered item in memory when the split fits in
+            :data:`RENDER_CACHE_BYTES` (False: render on every call, e.g. to time the renderer).
 
     Attributes:
         attrs: the :class:`WorldAttrs` of all ``size`` items (rendering is lazy).
@@ -92,6 +94,7 @@ class ShapesWorld(Dataset):
         noise_std: float = 0.02,
         texture: bool = True,
         transform: Callable[[torch.Tensor], Any] | None = None,
+        cache: bool = True,
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
@@ -106,6 +109,7 @@ class ShapesWorld(Dataset):
         self.task, self.styles = task, tuple(styles)
         self.class_names = task_classes(task)
         self.noise_std, self.texture, self.transform = noise_std, texture, transform
+        self.cache = cache
         self.attrs, self.keys = self._select(tuple(exclude), include_only)
         self.labels = task_labels(self.attrs, task)
         self._cache: OrderedDict[int, torch.Tensor] = OrderedDict()
@@ -164,7 +168,7 @@ class ShapesWorld(Dataset):
             raise IndexError(f"indices must lie in [0, {self.size}), got "
                              f"[{int(idx.min())}, {int(idx.max())}]")
         item_bytes = 3 * self.image_size**2 * 4
-        if self.size * item_bytes > RENDER_CACHE_BYTES:
+        if not self.cache or self.size * item_bytes > RENDER_CACHE_BYTES:
             return self._render(idx), self.labels[idx]
         if self._rendered is None:
             self._rendered = torch.empty(self.size, 3, self.image_size, self.image_size)
