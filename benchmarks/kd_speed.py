@@ -35,6 +35,7 @@ from semdistill.config import SNRRange
 from semdistill.data import SeededAugment, view_seeds
 from semdistill.distill.losses import channel_rate, cross_entropy, soft_cross_entropy
 from semdistill.distill.trainers import training_snr
+from semdistill.metrics.complexity import count_parameters
 from semdistill.models.student import StudentConfig, TaskStudent
 from semdistill.teachers import KnowledgeStore, Teacher, load_teacher
 
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_teacher(t)
     dev_name = torch.cuda.get_device_name(device) if gpu else f"CPU ({args.threads} threads)"
     print(f"\nKD epoch time on {dev_name}: batch {bs}, {batches} batches/epoch, "
-          f"student {sum(q.numel() for q in s.parameters()):,} params\n")
+          f"student {count_parameters(s):,} params\n")
     print("| loop | store build [s] | ms/batch (median) | epoch [s] | speedup vs online | "
           "× floor |")
     print("|---|---|---|---|---|---|")
