@@ -96,3 +96,11 @@ def test_resume_of_a_run_whose_config_yaml_was_swapped_does_no_work(tmp_path, ca
     err = capsys.readouterr().err
     assert "is a 'ltsc' run" in err and len(err.strip().splitlines()) == 1
     assert not list(rd.checkpoints.iterdir()) and not (rd.path / "report.md").exists()
+
+
+def test_calling_main_again_does_not_register_the_commands_twice():
+    main(["--help"])
+    before = len(app.registered_commands)
+    main(["--help"])
+    main(["run", "--help"])
+    assert len(app.registered_commands) == before

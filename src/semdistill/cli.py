@@ -158,8 +158,15 @@ def plot(
     typer.echo(f"plot: {out}")
 
 
+_REGISTERED: set[str] = set()
+
+
 def _register_subcommands() -> None:
+    """Add each command module's subcommands to ``app`` once per process (``main`` may be
+    called many times, e.g. by the tests; registering again would duplicate every command)."""
     for mod in COMMAND_MODULES:
+        if mod in _REGISTERED:
+            continue
         try:
             module = importlib.import_module(mod)
         except ModuleNotFoundError as err:
@@ -167,6 +174,7 @@ def _register_subcommands() -> None:
                 raise
             continue
         module.register(app)
+        _REGISTERED.add(mod)
 
 
 def main(argv: list[str] | None = None) -> int:
