@@ -171,3 +171,22 @@ def test_nan_weights_name_the_last_good_checkpoint(tmp_path):
         model[0].weight.fill_(float("nan"))
     with pytest.raises(CheckpointError, match=f"last good checkpoint: {good}"):
         save_checkpoint(tmp_path / "ck", 10, {"net": model})
+
+
+def test_progress_bars_stay_out_of_logs(monkeypatch, tmp_path, capsys):
+    from semdistill.engine.loop import show_progress
+
+    class Tty:
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    assert show_progress() is False  # pytest's captured stderr is no terminal
+    monkeypatch.setattr("sys.stderr", Tty())
+    assert show_progress() is True
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert show_progress() is False
+    monkeypatch.undo()
+    _, t = make(tmp_path / "quiet")
+    t.fit(batch_fn, step_fn())
+    assert "it/s" not in capsys.readouterr().err

@@ -12,7 +12,9 @@ overwriting a good checkpoint with a bad one. Trainers supply two functions:
 from __future__ import annotations
 
 import math
+import os
 import random
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -97,6 +99,13 @@ def lr_lambda(train: TrainConfig) -> Callable[[int], float]:
 
     return f
 
+
+
+def show_progress() -> bool:
+    """Progress bars only on a terminal, and never with ``TQDM_DISABLE=1``: a log file or a CI
+    transcript gets the logged metrics, not carriage-return updates."""
+    off = os.environ.get("TQDM_DISABLE", "").strip().lower() in {"1", "true", "yes", "on"}
+    return not off and sys.stderr.isatty()
 
 @dataclass
 class TrainSummary:
@@ -206,7 +215,8 @@ class Trainer:
         count = 0
         last: dict[str, float] = {}
         bar = tqdm(total=train.steps, initial=start, desc=self.tag, leave=False,
-                   disable=not acc.is_local_main_process, dynamic_ncols=True)
+                   disable=not (acc.is_local_main_process and show_progress()),
+                   dynamic_ncols=True)
         t0 = time.perf_counter()
         for step in range(start, train.steps):
             for micro in range(accum):
