@@ -81,3 +81,23 @@ def test_all_methods_start_from_the_same_student_and_train(store, tiny_teacher, 
     assert results["scratch"]["kd"] == 0.0 and results["online"]["kd"] > 0
     # top-K (K=2 of 4) fp16 soft labels vs the full online softmax: close, not identical
     assert results["prestored"]["kd"] == pytest.approx(results["online"]["kd"], rel=0.3)
+
+
+def test_loading_a_finished_student_checks_that_this_config_made_it(toy, tmp_path):
+    from dataclasses import replace
+
+    from semdistill.distill import load_distilled
+    from semdistill.engine import CheckpointError
+
+    job = _job(toy, tmp_path, "s")
+    distill("scratch", job)
+    trained = [p.detach().clone() for p in job.student.parameters()]
+    again = replace(job, student=_student())
+    load_distilled("scratch", again)  # what `semdistill eval` does: no training
+    assert all(torch.equal(a, b) for a, b in zip(trained, again.student.parameters(), strict=True))
+    for other in (replace(job, student=_student(), fingerprint="another config"),
+                  replace(job, student=_student(), train=job.train.model_copy(update={"lr": 0.1}))):
+        with pytest.raises(CheckpointError, match="made by a different config"):
+            load_distilled("scratch", other)
+    with pytest.raises(CheckpointError, match="made by a different config"):
+        load_distilled("prestored", replace(job, student=_student()))

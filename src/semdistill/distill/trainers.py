@@ -30,7 +30,7 @@ from semdistill.distill.losses import (
     cross_entropy,
     soft_cross_entropy,
 )
-from semdistill.engine import Trainer, batch_indices
+from semdistill.engine import Trainer, batch_indices, load_final
 from semdistill.engine.loop import TrainSummary
 from semdistill.registry import Registry
 from semdistill.teachers.base import Teacher
@@ -121,6 +121,13 @@ def student_terms(modules: Mapping[str, nn.Module], link: Link, batch: Mapping[s
 def _trainer(job: DistillJob, method: str) -> Trainer:
     return Trainer({"student": job.student}, job.train, job.checkpoint_dir, seed=job.seed,
                    tag=job.tag, fingerprint=f"{method}:{job.fingerprint}", log=job.log)
+
+
+def load_distilled(method: str, job: DistillJob) -> None:
+    """Load ``job``'s finished ``method`` student into ``job.student`` without training;
+    weights made by another config or method are refused (:class:`CheckpointError`)."""
+    load_final(job.checkpoint_dir, {"student": job.student}, job.train,
+               f"{method}:{job.fingerprint}")
 
 
 Knowledge = KnowledgeStore | Teacher | None

@@ -7,7 +7,7 @@ from semdistill.engine.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from semdistill.engine.loop import Trainer, TrainingDiverged, batch_indices
+from semdistill.engine.loop import Trainer, TrainingDiverged, batch_indices, load_final
 
 __all__ = [
     "CheckpointError",
@@ -16,6 +16,7 @@ __all__ = [
     "TrainingDiverged",
     "batch_indices",
     "latest_checkpoint",
+    "load_final",
     "load_checkpoint",
     "save_checkpoint",
 ]

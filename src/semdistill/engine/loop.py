@@ -28,7 +28,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from semdistill.config import TrainConfig
-from semdistill.engine.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from semdistill.engine.checkpoint import (
+    CheckpointInfo,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from semdistill.engine.processes import use_cpu
 from semdistill.errors import UserError
 from semdistill.utils.io import fingerprint as _fingerprint
@@ -107,6 +112,21 @@ def show_progress() -> bool:
     off = os.environ.get("TQDM_DISABLE", "").strip().lower() in {"1", "true", "yes", "on"}
     return not off and sys.stderr.isatty()
 
+def stage_fingerprint(fingerprint: str, train: TrainConfig) -> str:
+    """What a stage's checkpoints are made by: the caller's ``fingerprint`` plus the
+    optimisation settings (a different schedule must not silently continue an old run)."""
+    sched = train.model_dump(exclude={"log_every", "checkpoint_every", "num_workers", "cpu"})
+    return _fingerprint({"user": fingerprint, "train": sched})
+
+
+def load_final(checkpoint_dir: str | Path, modules: Mapping[str, nn.Module], train: TrainConfig,
+               fingerprint: str) -> CheckpointInfo:
+    """Load a finished stage's ``final/`` weights without training, refusing weights made by
+    another config (the same check a resumed :class:`Trainer` makes)."""
+    return load_checkpoint(Path(checkpoint_dir) / "final", dict(modules),
+                           fingerprint=stage_fingerprint(fingerprint, train), restore_rng=False)
+
+
 @dataclass
 class TrainSummary:
     """What a finished :meth:`Trainer.fit` reports."""
@@ -141,10 +161,7 @@ class Trainer:
         self.train = train
         self.seed = seed
         self.tag = tag
-        # What makes a checkpoint resumable: the caller's fingerprint plus the optimisation
-        # settings (a different schedule must not silently continue an old run).
-        sched = train.model_dump(exclude={"log_every", "checkpoint_every", "num_workers", "cpu"})
-        self.fingerprint = _fingerprint({"user": fingerprint, "train": sched})
+        self.fingerprint = stage_fingerprint(fingerprint, train)
         self.checkpoint_dir = Path(checkpoint_dir)
         self.accelerator = accelerator or make_accelerator(train)
         self.log = log

@@ -19,7 +19,7 @@ from torch import nn
 
 from semdistill.config import TrainConfig
 from semdistill.distill.codec import Condition, random_conditions, train_codec
-from semdistill.engine import load_checkpoint
+from semdistill.engine import load_final
 from semdistill.experiments.dekag.config import DekagConfig
 from semdistill.experiments.rundir import RunDir
 from semdistill.metrics.complexity import count_parameters
@@ -84,10 +84,12 @@ def train_all(cfg: DekagConfig, run_dir: RunDir, data: Mapping[str, Any]) -> Tra
     return _codecs(cfg, data, fit)
 
 
-def load_trained(model: nn.Module, final: Path) -> dict[str, Any]:
-    """Load a stage's ``final`` checkpoint into ``model`` (eval mode); returns the info a
-    skipped training stage reports: ``{"seconds", "steps", "skipped": True}``."""
-    info = load_checkpoint(final, {"codec": model}, restore_rng=False)
+def load_trained(model: nn.Module, checkpoint_dir: Path, train: TrainConfig, fingerprint: str
+                 ) -> dict[str, Any]:
+    """Load a stage's ``final`` checkpoint into ``model`` (eval mode), refusing weights made by
+    another config; returns the info a skipped training stage reports:
+    ``{"seconds", "steps", "skipped": True}``."""
+    info = load_final(checkpoint_dir, {"codec": model}, train, fingerprint)
     model.eval()
     return {"seconds": float(info.extra.get("elapsed", 0.0)), "steps": info.step, "skipped": True}
 
@@ -96,7 +98,8 @@ def load_trained_all(cfg: DekagConfig, run_dir: RunDir, data: Mapping[str, Any])
     """The trained models of a finished run, never training: call
     ``run_dir.require_finished(stage_tags(cfg))`` first."""
 
-    def fit(model: nn.Module, tag: str, *_: Any) -> dict[str, Any]:
-        return load_trained(model, run_dir.checkpoints / tag / "final")
+    def fit(model: nn.Module, tag: str, latents: torch.Tensor, train: TrainConfig,
+            condition: Condition) -> dict[str, Any]:
+        return load_trained(model, run_dir.checkpoints / tag, train, codec_fingerprint(cfg, tag))
 
     return _codecs(cfg, data, fit)

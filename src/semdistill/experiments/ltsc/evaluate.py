@@ -18,9 +18,9 @@ import torch
 
 from semdistill.channels import Link
 from semdistill.channels.config import ChannelConfig
-from semdistill.engine import load_checkpoint
+from semdistill.distill import load_distilled
 from semdistill.experiments.ltsc.config import SYSTEM, LTSCConfig, resolve_device, variants
-from semdistill.experiments.ltsc.train import build_student
+from semdistill.experiments.ltsc.train import build_student, distill_job
 from semdistill.experiments.rundir import RunDir
 from semdistill.metrics.classification import student_accuracy
 from semdistill.metrics.complexity import count_flops, count_parameters, latency_ms, model_megabytes
@@ -32,11 +32,12 @@ from semdistill.teachers import Teacher
 Trained = list[tuple[dict[str, Any], TaskStudent]]
 
 
-def load_student(cfg: LTSCConfig, rd: RunDir, v: dict[str, Any], num_classes: int,
+def load_student(cfg: LTSCConfig, rd: RunDir, v: dict[str, Any], train_ds: Any,
                  device: torch.device) -> TaskStudent:
-    """Variant ``v``'s weights from ``checkpoints/<name>/final`` (no RNG state), in eval mode."""
-    student = build_student(cfg, num_classes, v["adaptive"], v["seed"])
-    load_checkpoint(rd.checkpoints / v["name"] / "final", {"student": student}, restore_rng=False)
+    """Variant ``v``'s weights from ``checkpoints/<name>/final``, in eval mode; weights made by
+    another config are refused (the job fingerprint a resumed run checks)."""
+    student = build_student(cfg, train_ds.num_classes, v["adaptive"], v["seed"])
+    load_distilled(v["method"], distill_job(cfg, rd, v, student, train_ds, torch.device("cpu")))
     return student.to(device).eval()
 
 
@@ -63,7 +64,8 @@ def evaluate_students(cfg: LTSCConfig, rd: RunDir, snr_db: Sequence[float],
     test_ds = cfg.data.build("test")
     path = rd.results / "accuracy-vs-snr.json"
     res = Results.load(path) if path.is_file() else Results(SYSTEM, "accuracy-vs-snr")
-    students = [(v, load_student(cfg, rd, v, test_ds.num_classes, device)) for v in vs]
+    train_ds = cfg.data.build("train")  # its size is part of each job's fingerprint
+    students = [(v, load_student(cfg, rd, v, train_ds, device)) for v in vs]
     accuracy_vs_snr(cfg, res, students, test_ds, snr_db,
                     [channel] if channel else list(cfg.eval.channels), device)
     res.save(path)
