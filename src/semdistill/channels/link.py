@@ -91,10 +91,10 @@ class Link(nn.Module):
     ) -> LinkOutput:
         """Transmit complex symbols ``z`` ``(B, K)`` at Es/N0 = ``snr_db`` (float or ``(B,)`` dB).
 
-        Differentiable w.r.t. ``z``. Returns :class:`LinkOutput`.
+        Differentiable w.r.t. ``z``. Returns :class:`LinkOutput`. Non-finite symbols propagate
+        (a diverged transmitter shows as a non-finite loss, which stops training); a NaN or
+        −inf dB SNR raises ``ValueError``.
         """
-        if not bool(torch.isfinite(torch.view_as_real(z) if z.is_complex() else z).all()):
-            raise ValueError("Link: NaN or infinite symbols (the transmitter diverged?)")
         x = power_normalize(z) if self.normalize else z
         out = self.channel(x, snr_db, generator=generator)
         h_hat = estimate_csi(out.h, self.csi_error_var, generator=generator)

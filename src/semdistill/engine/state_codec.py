@@ -39,13 +39,13 @@ def encode(value: Any) -> tuple[Any, dict[str, torch.Tensor]]:
     def walk(v: Any) -> Any:
         if isinstance(v, torch.Tensor):
             key = f"t{len(tensors)}"
-            tensors[key] = v.detach().to("cpu").contiguous().clone()
+            tensors[key] = v.detach().to("cpu").contiguous()  # written before it can change
             return {"__tensor__": key}
         if isinstance(v, np.ndarray):
             if v.dtype == object:
                 raise TypeError("object arrays cannot be stored without pickle")
             key = f"t{len(tensors)}"
-            tensors[key] = torch.from_numpy(np.ascontiguousarray(v).copy())
+            tensors[key] = torch.from_numpy(np.ascontiguousarray(v))
             return {"__ndarray__": key}
         if isinstance(v, np.generic):
             return walk(v.item())
@@ -84,9 +84,9 @@ def decode(skeleton: Any, tensors: dict[str, torch.Tensor]) -> Any:
         if len(v) == 1:
             (marker, inner), = v.items()
             if marker == "__tensor__":
-                return tensor(inner).clone()
+                return tensor(inner)
             if marker == "__ndarray__":
-                return tensor(inner).numpy().copy()
+                return tensor(inner).numpy()
             if marker == "__tuple__":
                 return tuple(walk(x) for x in _list(inner))
             if marker == "__items__":
