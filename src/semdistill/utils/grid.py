@@ -15,28 +15,27 @@ def parse_grid(spec: str) -> list[float]:
     grids of more than :data:`MAX_GRID_POINTS` points.
     """
     spec = spec.strip()
+    usage = ValueError(f"{spec!r}: use START:STOP:STEP (STEP > 0) or a,b,c")
     try:
-        if ":" in spec:
-            start, stop, step = (float(p) for p in spec.split(":"))
-            if not all(map(math.isfinite, (start, stop, step))) or step <= 0 or start > stop:
-                raise ValueError
-            n = int(round((stop - start) / step))
-            if n + 1 > MAX_GRID_POINTS:
-                raise OverflowError(f"{spec!r} has {n + 1:,} points; at most "
-                                    f"{MAX_GRID_POINTS} are allowed (use a larger STEP)")
-            return [round(start + i * step, 6) for i in range(n + 1)
-                    if start + i * step <= stop + 1e-9]
-        values = [float(p) for p in spec.split(",") if p.strip()]
-        if not values or not all(map(math.isfinite, values)):
-            raise ValueError
-        if len(values) > MAX_GRID_POINTS:
-            raise OverflowError(f"{len(values)} points; at most {MAX_GRID_POINTS} are allowed")
-        return values
-    except OverflowError as err:
-        raise ValueError(str(err)) from None
+        parts = [float(p) for p in spec.split(":" if ":" in spec else ",") if p.strip()]
     except ValueError:
-        raise ValueError(f"{spec!r}: use START:STOP:STEP (STEP > 0) or a,b,c") from None
-
+        raise usage from None
+    if not parts or not all(map(math.isfinite, parts)):
+        raise usage
+    if ":" in spec:
+        if len(parts) != 3 or parts[2] <= 0 or parts[0] > parts[1]:
+            raise usage
+        start, stop, step = parts
+        n = int(round((stop - start) / step)) + 1
+        values = None
+    else:
+        n, values = len(parts), parts
+    if n > MAX_GRID_POINTS:
+        raise ValueError(f"{spec!r} has {n:,} points; at most {MAX_GRID_POINTS} are allowed"
+                         + (" (use a larger STEP)" if values is None else ""))
+    if values is not None:
+        return values
+    return [round(start + i * step, 6) for i in range(n) if start + i * step <= stop + 1e-9]
 
 def grid_option(spec: str) -> list[float]:
     """:func:`parse_grid` for a command-line option: a malformed grid is a usage error."""
