@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from semdistill.config import StrictModel
 
 
-class ChannelConfig(BaseModel):
+class ChannelConfig(StrictModel):
     """Channel, fading correlation, CSI and equalizer of a :class:`~semdistill.channels.Link`.
 
     ``name="rayleigh"`` is flat fading (``num_blocks`` must stay 1); use ``"rayleigh_block"`` for
     J > 1 blocks. ``correlation`` applies to block fading (Rayleigh block or Rician):
     ``"exponential"`` uses ``rho``, ``"dispersion"`` uses ``omega`` and ``spacing``.
     """
-
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     name: Literal["awgn", "rayleigh", "rayleigh_block", "rician"] = "awgn"
     num_blocks: int = Field(1, ge=1, description="J, fading blocks per sample")
