@@ -60,6 +60,19 @@ def median_ms(fn: Callable[[], Any], reps: int) -> float:
     return statistics.median(times) * 1000
 
 
+#: two-sided 95% Student-t quantiles by degrees of freedom (1..10)
+T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228]
+
+
+def t_interval(values: list[float]) -> tuple[float, float, float]:
+    """(low, mean, high) of a 95% t-interval of the mean (a point when there is one value)."""
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return mean, mean, mean
+    half = T95[min(len(values) - 2, len(T95) - 1)] * statistics.stdev(values) / len(values) ** 0.5
+    return mean - half, mean, mean + half
+
+
 def bare_loop(model: nn.Module, train: TrainConfig, batches: list[Any],
               loss_fn: Callable[[nn.Module, Any], torch.Tensor]) -> float:
     """ms per step of a plain loop over prepared ``batches`` (same optimizer and schedule)."""
@@ -124,16 +137,17 @@ def ltsc_parts(method: str, ds: Any, augment: Any, seed: int, store: KnowledgeSt
 
 
 def ltsc_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+    """Every round: each method with the render cache off and on, Trainer and bare loop."""
     _, cfg = load_config_file(ROOT / "configs" / "ltsc" / "shapes.yaml",
                               [f"data.train_size={args.samples}"])
     train = cfg.train.model_copy(update={"steps": args.steps, "log_every": args.steps,
                                          "checkpoint_every": args.steps})
-    ds = cfg.data.build("train")
     teacher, _, _ = resolve_teacher(cfg.teacher.pretrain, allow_train=False)
     augment, seed = augment_of(cfg), aug_seed(cfg)
     t0 = time.perf_counter()
-    store = KnowledgeStore.build(teacher, ds, tmp / "store", dataset_id=cfg.data.identity("train"),
-                                 views=cfg.store.views, k=cfg.store.k, seed=seed, augment=augment,
+    store = KnowledgeStore.build(teacher, cfg.data.build("train"), tmp / "store",
+                                 dataset_id=cfg.data.identity("train"), views=cfg.store.views,
+                                 k=cfg.store.k, seed=seed, augment=augment,
                                  chunk_size=cfg.store.chunk_size,
                                  temperature=cfg.loss.temperature)
     store_s = time.perf_counter() - t0
@@ -142,7 +156,7 @@ def ltsc_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     link = Link.from_config(cfg.channel, normalize=False)
     bs = train.batch_size
 
-    def batch_at(step: int, method: str) -> dict[str, torch.Tensor]:
+    def batch_at(ds: Any, step: int, method: str) -> dict[str, torch.Tensor]:
         ids = batch_indices(step, len(ds), bs, cfg.seed)
         views = batch_views(step, len(ds), bs, cfg.store.views)
         images, labels = ds.render_indices(ids)
@@ -150,39 +164,46 @@ def ltsc_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                  "snr": training_snr(step, bs, cfg.snr, cfg.seed)}
         if method == "prestored":
             batch["soft"] = store.soft_labels(ids, views)
-        elif method == "online":
-            with torch.no_grad():
-                batch["soft"] = torch.softmax(teacher(batch["image"]).float()
-                                              / cfg.loss.temperature, dim=-1)
         return batch
 
-    rows = []
-    for method in ("prestored", "online", "scratch"):
-        student = build_student(cfg, ds.num_classes, True)
-        init = copy.deepcopy(student)
-        job = DistillJob(student=student, link=link, dataset=ds, train=train, loss=cfg.loss,
-                         snr=cfg.snr, checkpoint_dir=tmp / method, augment=augment,
-                         aug_seed=seed, views=cfg.store.views, seed=cfg.seed, tag=method)
-        trainer_ms = distill(method, job, {"prestored": store, "online": teacher}.get(method))
-        trainer_ms = trainer_ms.seconds / args.steps * 1000
-        batches = [batch_at(s, method) for s in range(args.steps)]
+    def loss_fn(model: nn.Module, b: dict[str, torch.Tensor], method: str) -> torch.Tensor:
+        soft = b.get("soft")
+        if method == "online":  # the teacher's forward is part of an online step
+            with torch.no_grad():
+                soft = torch.softmax(teacher(b["image"]).float() / cfg.loss.temperature, -1)
+        return student_terms({"student": model}, link, b, soft, cfg.loss)["loss"]
 
-        def loss_fn(model: nn.Module, b: dict[str, torch.Tensor], method: str = method
-                    ) -> torch.Tensor:
-            soft = b.get("soft")
-            if method == "online":  # the teacher's forward is part of an online step
-                with torch.no_grad():
-                    soft = torch.softmax(teacher(b["image"]).float() / cfg.loss.temperature, -1)
-            return student_terms({"student": model}, link, b, soft, cfg.loss)["loss"]
-
-        bare_ms = bare_loop(copy.deepcopy(init), train, batches, loss_fn)
-        parts = ltsc_parts(method, ds, augment, seed, store, teacher, link, init, batches[0],
-                           cfg, args.reps)
-        parts |= step_parts(init, batches[0], loss_fn, train, args.reps)
-        rows.append({"trainer": method, "trainer_ms": trainer_ms, "bare_ms": bare_ms,
-                     "parts": parts, "batch": bs})
-    rows[0]["note"] = f"store of {len(ds)} samples × {cfg.store.views} views built in {store_s:.1f} s"
-    return rows
+    rows: dict[tuple[str, bool], dict[str, Any]] = {}
+    for rnd in range(args.rounds):
+        for cache in (False, True):
+            for method in ("prestored", "online", "scratch"):
+                ds = cfg.data.build("train")  # a fresh world: an empty render cache
+                ds.cache = cache
+                student = build_student(cfg, ds.num_classes, True)
+                init = copy.deepcopy(student)
+                job = DistillJob(student=student, link=link, dataset=ds, train=train,
+                                 loss=cfg.loss, snr=cfg.snr,
+                                 checkpoint_dir=tmp / f"{method}-{cache}-{rnd}",
+                                 augment=augment, aug_seed=seed, views=cfg.store.views,
+                                 seed=cfg.seed, tag=method)
+                summary = distill(method, job, {"prestored": store, "online": teacher}.get(method))
+                batches = [batch_at(ds, s, method) for s in range(args.steps)]
+                bare = bare_loop(copy.deepcopy(init), train, batches,
+                                 lambda m, b, method=method: loss_fn(m, b, method))
+                row = rows.setdefault((method, cache), {
+                    "trainer": method, "cache": "on" if cache else "off", "batch": bs,
+                    "trainer_ms": [], "bare_ms": []})
+                row["trainer_ms"].append(summary.seconds / args.steps * 1000)
+                row["bare_ms"].append(bare)
+                if rnd == 0 and cache:
+                    row["parts"] = ltsc_parts(method, ds, augment, seed, store, teacher, link,
+                                              init, batches[0], cfg, args.reps) | step_parts(
+                        init, batches[0], lambda m, b, method=method: loss_fn(m, b, method),
+                        train, args.reps)
+    out = list(rows.values())
+    out[0]["note"] = (f"store of {args.samples} samples × {cfg.store.views} views built in "
+                      f"{store_s:.1f} s")
+    return out
 
 
 # ---- DeKA-g latent codec ---------------------------------------------------------------------
@@ -202,9 +223,6 @@ def codec_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     def condition(b: int, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         return random_conditions(b, model.num_rates, snr, dev)
 
-    info = train_codec(model, latents, train, tmp / "codec", "codec", cfg.seed, cfg.codec,
-                       condition, "bench")
-    trainer_ms = info["seconds"] / args.steps * 1000
     batches = []
     for s in range(args.steps):
         z = latents[batch_indices(s, len(latents), train.batch_size, cfg.seed)]
@@ -216,7 +234,13 @@ def codec_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         return jscc_loss(z, out.z_hat, out.s, out.s_q, out.mask, cfg.codec.beta,
                          cfg.codec.distortion)["loss"]
 
-    bare_ms = bare_loop(copy.deepcopy(init), train, batches, loss_fn)
+    trainer_ms, bare_ms = [], []
+    for rnd in range(args.rounds):
+        model = copy.deepcopy(init)
+        info = train_codec(model, latents, train, tmp / f"codec-{rnd}", "codec", cfg.seed,
+                           cfg.codec, condition, "bench")
+        trainer_ms.append(info["seconds"] / args.steps * 1000)
+        bare_ms.append(bare_loop(copy.deepcopy(init), train, batches, loss_fn))
     z, r, s = batches[0]
     with torch.no_grad():
         sym, mask = init.encode(z, r)
@@ -225,8 +249,8 @@ def codec_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         lambda: latents[batch_indices(0, len(latents), train.batch_size, cfg.seed)], args.reps),
         "channel": median_ms(lambda: init.transmit(sq, r, s), args.reps)}
     parts |= step_parts(init, batches[0], loss_fn, train, args.reps)
-    return [{"trainer": "codec", "trainer_ms": trainer_ms, "bare_ms": bare_ms, "parts": parts,
-             "batch": train.batch_size}]
+    return [{"trainer": "codec", "cache": "-", "trainer_ms": trainer_ms, "bare_ms": bare_ms,
+             "parts": parts, "batch": train.batch_size}]
 
 
 def main() -> None:
@@ -234,17 +258,24 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40, help="steps per trainer (each side)")
     ap.add_argument("--samples", type=int, default=1024, help="training samples")
     ap.add_argument("--reps", type=int, default=15, help="repeats per breakdown part")
+    ap.add_argument("--rounds", type=int, default=3, help="independent repeats of each ratio")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         rows = ltsc_rows(args, Path(tmp)) + codec_rows(args, Path(tmp))
     print(f"machine: {platform.processor() or platform.machine()}, {args.threads} threads, "
-          f"torch {torch.__version__}; {args.steps} steps per side\n")
-    print("| trainer | batch | Trainer ms/step | bare loop ms/step | ratio |\n|---|---:|---:|---:|---:|")
+          f"torch {torch.__version__}; {args.steps} steps per side, {args.rounds} rounds "
+          "(cache off and on side by side in each round)\n")
+    print("| trainer | render cache | batch | Trainer ms/step | bare loop ms/step | "
+          "ratio, mean [95% CI] | ratio per round |\n|---|---|---:|---:|---:|---|---|")
     for r in rows:
-        print(f"| {r['trainer']} | {r['batch']} | {r['trainer_ms']:.1f} | {r['bare_ms']:.1f} | "
-              f"{r['trainer_ms'] / r['bare_ms']:.2f} |")
+        ratios = [a / b for a, b in zip(r["trainer_ms"], r["bare_ms"], strict=True)]
+        lo, mean, hi = t_interval(ratios)
+        print(f"| {r['trainer']} | {r['cache']} | {r['batch']} | "
+              f"{statistics.mean(r['trainer_ms']):.1f} | {statistics.mean(r['bare_ms']):.1f} | "
+              f"{mean:.2f} [{lo:.2f}, {hi:.2f}] | {', '.join(f'{x:.2f}' for x in ratios)} |")
+    rows = [r for r in rows if "parts" in r]
     names = list(dict.fromkeys(k for r in rows for k in r["parts"]))
     print("\n| trainer | " + " | ".join(names) + " |\n|---|" + "---:|" * len(names))
     for r in rows:
