@@ -14,9 +14,9 @@ from semdistill.deploy.parts import (
     CodecDecoder,
     CodecEncoder,
     Part,
-    Tensor,
     TaskReceiver,
     TaskTransmitter,
+    Tensor,
 )
 
 __all__ = ["CodecDecoder", "CodecEncoder", "Part", "TaskReceiver", "TaskTransmitter", "Tensor"]

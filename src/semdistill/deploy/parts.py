@@ -127,8 +127,10 @@ class TaskReceiver(nn.Module):
         return self.student.receive(torch.view_as_complex(symbols.contiguous()), snr_db)
 
 
-def task_parts(student: TaskStudent, image_size: int, num_classes: int) -> list[Part]:
-    """The student's transmitter and receiver (their channel-adaptive module reads the SNR)."""
+def task_parts(student: TaskStudent, image_size: int, num_classes: int,
+               variant: str = "student") -> list[Part]:
+    """The student's ``<variant>-transmitter`` and ``<variant>-receiver`` (the channel-adaptive
+    module reads the SNR at the transmitter)."""
     student = student.eval()
     k, c = student.num_symbols, student.channels
     symbols = Tensor("symbols", (BATCH, k, 2), "float32",
@@ -139,10 +141,10 @@ def task_parts(student: TaskStudent, image_size: int, num_classes: int) -> list[
                      "channel-adaptive weight of each feature channel, (0, 1)")
     logits = Tensor("logits", (BATCH, num_classes), "float32", "class logits (softmax: probs)")
     return [
-        Part("transmitter", TaskTransmitter(student).eval(), (images, _snr()), (symbols, weights),
-             "LTSC student transmitter: encoder, channel-adaptive module, power constraint"),
-        Part("receiver", TaskReceiver(student).eval(), (symbols, _snr()), (logits,),
-             "LTSC student receiver: equalized symbols to class logits"),
+        Part(f"{variant}-transmitter", TaskTransmitter(student).eval(), (images, _snr()), (symbols, weights),
+             f"LTSC {variant} transmitter: encoder, channel-adaptive module, power constraint"),
+        Part(f"{variant}-receiver", TaskReceiver(student).eval(), (symbols, _snr()), (logits,),
+             f"LTSC {variant} receiver: equalized symbols to class logits"),
     ]
 
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from torch.utils import benchmark
 from torch.utils.flop_counter import FlopCounterMode
 
 
@@ -49,5 +48,7 @@ def latency_ms(fn: Callable[[], object], *, threads: int = LATENCY_THREADS,
     median block time per call is returned; the timer synchronizes CUDA and restores the thread
     count afterwards. (ONNX Runtime sets its own threads per session.)
     """
+    from torch.utils import benchmark  # imported when used: it logs a note on CUDA-less hosts
+
     timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=threads)
     return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3

@@ -173,6 +173,6 @@ def _onnx_latency(cfg: LTSCConfig, student: TaskStudent, num_classes: int) -> di
     with tempfile.TemporaryDirectory() as tmp:
         timed = export_and_time(task_parts(student, cfg.data.image_size, num_classes),
                                 Path(tmp), ev.latency_threads, ev.latency_seconds)
-    tx, rx = timed["transmitter"], timed["receiver"]
+    tx, rx = timed["student-transmitter"], timed["student-receiver"]
     return {"onnx_tx_latency_ms": tx["latency_ms"], "onnx_rx_latency_ms": rx["latency_ms"],
             "onnx_max_abs_error": max(tx["max_abs_error"], rx["max_abs_error"])}
