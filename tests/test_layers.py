@@ -16,6 +16,8 @@ SRC = ROOT / "src"
 TESTS = ROOT / "tests"
 GROUND = ("semdistill.channels", "semdistill.data", "semdistill.metrics")
 UPPER = ("semdistill.experiments", "semdistill.generative", "semdistill.cli")
+#: packages of the models floor: nothing from the generative or systems floors.
+MODELS_FLOOR = ("semdistill.deploy", "semdistill.models")
 
 
 def _modules() -> dict[str, Path]:
@@ -109,12 +111,28 @@ def test_the_cycle_finder_finds_a_planted_circle():
     assert _cycles(graph) == [["a", "b", "c"]]
 
 
+def _upward(package: str, graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(module, target) of every import from ``package`` into the upper floors."""
+    return [(m, t) for m, targets in graph.items()
+            if m == package or m.startswith(package + ".")
+            for t in targets if any(t == u or t.startswith(u + ".") for u in UPPER)]
+
+
 @pytest.mark.parametrize("ground", GROUND)
 def test_ground_floors_import_nothing_from_the_upper_floors(ground):
-    upward = [(m, t) for m, targets in import_graph().items()
-              if m == ground or m.startswith(ground + ".")
-              for t in targets if any(t == u or t.startswith(u + ".") for u in UPPER)]
-    assert upward == []
+    assert _upward(ground, import_graph()) == []
+
+
+@pytest.mark.parametrize("package", MODELS_FLOOR)
+def test_the_models_floor_imports_nothing_from_the_generative_or_systems_floors(package):
+    assert _upward(package, import_graph()) == []
+
+
+def test_the_floor_check_finds_a_planted_upward_import():
+    graph = {"semdistill.deploy.parts": {"semdistill.models.student",
+                                         "semdistill.experiments.rundir"}}
+    assert _upward("semdistill.deploy", graph) == [("semdistill.deploy.parts",
+                                                    "semdistill.experiments.rundir")]
 
 
 def test_no_source_file_is_over_400_lines():

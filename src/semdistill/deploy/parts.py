@@ -13,8 +13,7 @@ dynamo exporter lowers it to real pairs); only the boundaries are real.
 | :class:`CodecDecoder` | symbols ``(B, K_max, 2)`` (equalized), rate_index ``(B,)`` | latents ``(B, C, h, w)`` |
 
 The CALA-type codecs (CALA, VGSA, shared LoRA) add ``snr_db`` ``(B,)`` dB to the codec's
-inputs: their gate mixes the experts per sample from (rate, SNR) (:class:`GatedCodecEncoder`,
-:class:`GatedCodecDecoder`).
+inputs: their gate mixes the experts per sample from (rate, SNR) (:class:`Gated`).
 """
 
 from __future__ import annotations
@@ -169,12 +168,9 @@ class CodecEncoder(nn.Module):
         super().__init__()
         self.codec = codec
 
-    def encode(self, latents: torch.Tensor, rate_index: torch.Tensor) -> torch.Tensor:
+    def forward(self, latents: torch.Tensor, rate_index: torch.Tensor) -> torch.Tensor:
         s, mask = self.codec.encode(latents, rate_index)
         return sent_symbols(self.codec, s, mask)
-
-    def forward(self, latents: torch.Tensor, rate_index: torch.Tensor) -> torch.Tensor:
-        return self.encode(latents, rate_index)
 
 
 class CodecDecoder(nn.Module):
@@ -185,40 +181,24 @@ class CodecDecoder(nn.Module):
         super().__init__()
         self.codec = codec
 
-    def decode(self, symbols: torch.Tensor, rate_index: torch.Tensor) -> torch.Tensor:
+    def forward(self, symbols: torch.Tensor, rate_index: torch.Tensor) -> torch.Tensor:
         mask = rate_mask(rate_index, self.codec.rates_t, self.codec.k_max)
         s_hat = torch.view_as_complex(symbols.contiguous()) * mask
         return self.codec.decode(s_hat, rate_index)
 
-    def forward(self, symbols: torch.Tensor, rate_index: torch.Tensor) -> torch.Tensor:
-        return self.decode(symbols, rate_index)
 
+class Gated(nn.Module):
+    """A codec part of a CALA-type codec: ``forward(x, rate_index, snr_db (B,) dB)`` runs
+    ``part(x, rate_index)`` with the experts mixed per sample from (rate index, SNR)."""
 
-class GatedCodecEncoder(CodecEncoder):
-    """:class:`CodecEncoder` of a CALA-type codec, its experts mixed per sample from
-    (rate index, snr_db ``(B,)`` dB)."""
+    def __init__(self, part: CodecEncoder | CodecDecoder, model: CALAModel) -> None:
+        super().__init__()
+        self.part, self.adapted = part, model
 
-    def __init__(self, model: CALAModel) -> None:
-        super().__init__(model.model)
-        self.adapted = model
-
-    def forward(self, latents: torch.Tensor, rate_index: torch.Tensor, snr_db: torch.Tensor
+    def forward(self, x: torch.Tensor, rate_index: torch.Tensor, snr_db: torch.Tensor
                 ) -> torch.Tensor:
         with self.adapted.condition(rate_index, snr_db):
-            return self.encode(latents, rate_index)
-
-
-class GatedCodecDecoder(CodecDecoder):
-    """:class:`CodecDecoder` of a CALA-type codec (experts mixed from rate index and SNR)."""
-
-    def __init__(self, model: CALAModel) -> None:
-        super().__init__(model.model)
-        self.adapted = model
-
-    def forward(self, symbols: torch.Tensor, rate_index: torch.Tensor, snr_db: torch.Tensor
-                ) -> torch.Tensor:
-        with self.adapted.condition(rate_index, snr_db):
-            return self.decode(symbols, rate_index)
+            return self.part(x, rate_index)
 
 
 def codec_parts(model: nn.Module, method: str) -> list[Part]:
@@ -236,8 +216,9 @@ def codec_parts(model: nn.Module, method: str) -> list[Part]:
                      f"complex {kind} as (re, im), Es = 1 over the first K_r, zero after",
                      discrete=codec.config.quantize == "hard")
     cond = (rate, _snr()) if gated else (rate,)
-    enc, dec = (GatedCodecEncoder(model), GatedCodecDecoder(model)) if gated else \
-        (CodecEncoder(codec), CodecDecoder(codec))
+    enc, dec = CodecEncoder(codec), CodecDecoder(codec)
+    if gated:
+        enc, dec = Gated(enc, model), Gated(dec, model)
     what = f"{method} latent JSCC" + (" (experts gated by rate and SNR)" if gated else "")
     rx_symbols = Tensor("symbols", symbols.shape, "float32",
                         "equalized complex symbols as (re, im); those after K_r are ignored")
