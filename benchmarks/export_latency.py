@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from semdistill.deploy.onnx_export import export_part, feeds, session, verify
+from semdistill.deploy.onnx_export import export_part, ort_latency_ms, session, verify
 from semdistill.deploy.parts import Part, codec_parts, task_parts
 from semdistill.experiments.ltsc.train import build_student
 from semdistill.experiments.registry import load_config_file
@@ -57,12 +57,9 @@ def main() -> None:
             sess = session(export_part(part, Path(tmp) / f"{part.name}.onnx"), args.threads)
             check = verify(part, sess)
             x = part.example(args.batch)
-            names = [t.name for t in part.outputs]
-            feed = feeds(part, x)
             t_torch = latency_ms(lambda p=part, x=x: p.module(*x), threads=args.threads,
                                  min_run_time=args.seconds)
-            t_ort = latency_ms(lambda s=sess, f=feed: s.run(names, f), threads=args.threads,
-                               min_run_time=args.seconds)
+            t_ort = ort_latency_ms(part, sess, args.threads, args.batch, args.seconds)
             rows.append((part.name, t_torch, t_ort, check["max_abs_error"]))
     print(f"batch {args.batch}, {args.threads} CPU thread(s), median of torch.utils.benchmark "
           f"blocks over >= {args.seconds} s each, torch {torch.__version__}")

@@ -31,7 +31,7 @@ def finished_run(tmp_path_factory):
     try:
         assert main(["run", str(CONFIG), "--output-dir", str(root / "runs"), "--name", "t",
                      "--set", "runs.online=false", "--set", "runs.non_adaptive=false",
-                     "--set", "runs.fractions=[]"]) == 0
+                     "--set", "runs.fractions=[]", "--set", "eval.onnx_latency=true"]) == 0
         yield root / "runs" / "t"
     finally:
         mp.undo()
