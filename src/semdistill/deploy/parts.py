@@ -81,6 +81,7 @@ class Part:
         module: the part, in eval mode.
         inputs, outputs: the graph's tensors, in call / return order.
         description: one line for the manifest.
+        meta: more facts the manifest carries (the codec's rates, constellation, quantizer).
     """
 
     name: str
