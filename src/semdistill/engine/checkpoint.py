@@ -24,7 +24,6 @@ import logging
 import os
 import random
 import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,12 @@ from torch import nn
 from semdistill import __version__
 from semdistill.engine import state_codec
 from semdistill.errors import UserError
-from semdistill.utils.io import atomic_write_json, atomic_write_text, sha256_file
+from semdistill.utils.io import (
+    atomic_write_json,
+    atomic_write_text,
+    make_temp_dir,
+    sha256_file,
+)
 
 WEIGHTS = "weights.safetensors"
 STATE_JSON = "state.json"
@@ -109,7 +113,7 @@ def save_checkpoint(
                                   f"diverged); last good checkpoint: {good or 'none'}; try a "
                                   "lower train.lr")
     _remove_torn(root)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
+    tmp = make_temp_dir(root, prefix=f".{final.name}.")
     try:
         save_file(tensors, str(tmp / WEIGHTS), metadata={"format": FORMAT})
         _write_state(tmp, {
