@@ -165,7 +165,7 @@ def _run_stages(exp: Any, cfg: Any, run_dir: Any, kind: str, created: bool) -> A
         return summary
     except BaseException as err:
         removed = created and is_main_process() and run_dir.remove_if_unstarted()
-        where = (f"nothing was kept (removed {run_dir.path})" if removed else
+        where = (f"nothing was kept: removed {run_dir.path}" if removed else
                  f"run directory: {run_dir.path}")
         if isinstance(err, KeyboardInterrupt):
             then = "" if removed else f"; continue with: semdistill run --resume {run_dir.path}"

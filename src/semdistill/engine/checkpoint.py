@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from semdistill import __version__
@@ -42,6 +42,7 @@ from semdistill.utils.io import (
     atomic_write_json,
     atomic_write_text,
     make_temp_dir,
+    save_tensors,
     sha256_file,
 )
 
@@ -115,7 +116,7 @@ def save_checkpoint(
     _remove_torn(root)
     tmp = make_temp_dir(root, prefix=f".{final.name}.")
     try:
-        save_file(tensors, str(tmp / WEIGHTS), metadata={"format": FORMAT})
+        save_tensors(tensors, str(tmp / WEIGHTS), metadata={"format": FORMAT})
         _write_state(tmp, {
             "step": step,
             "optimizer": optimizer.state_dict() if optimizer is not None else None,
@@ -151,7 +152,7 @@ def _remove_torn(root: Path) -> None:
 
 def _write_state(folder: Path, state: dict[str, Any]) -> None:
     skeleton, tensors = state_codec.encode(state)
-    save_file(tensors, str(folder / STATE_TENSORS), metadata={"format": FORMAT})
+    save_tensors(tensors, str(folder / STATE_TENSORS), metadata={"format": FORMAT})
     atomic_write_json(folder / STATE_JSON, skeleton)
 
 

@@ -25,6 +25,7 @@ import json
 import re
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -246,20 +247,23 @@ class RunDir:
 
         Each record goes to tag ``eval/<results name>/<its text fields, joined by />`` (e.g.
         ``eval/accuracy-vs-snr/prestored/awgn``; characters other than letters, digits and
-        ``-_.+`` become ``_``), step = its index within that tag, values = its
+        ``-_.+`` become ``_``), step = the next step of that tag (each evaluation continues
+        the tag's axis: an ``eval`` after the run appends after the run's rows), values = its
         numeric fields (axes such as ``snr_db`` included, so each row says where it was
         measured); a field named like a row key (``step``, ``tag``, ``time``) is logged as
         ``record_<name>``.
         """
-        index: dict[str, int] = {}
+        if not is_main_process():
+            return
+        index = Counter(r.get("tag") for r in self.read_metrics())
         for rec in results.records:
             group = "/".join(_TAG_UNSAFE.sub("_", v) for v in rec.values() if isinstance(v, str))
             tag = f"eval/{results.name}" + (f"/{group}" if group else "")
             values = {(f"record_{k}" if k in _ROW_KEYS else k): float(v) for k, v in rec.items()
                       if isinstance(v, int | float)}  # flags (``adaptive``) as 0/1
             if values:
-                self.log_metrics(index.get(tag, 0), tag, **values)
-                index[tag] = index.get(tag, 0) + 1
+                self.log_metrics(index[tag], tag, **values)
+                index[tag] += 1
 
     def read_metrics(self, tag: str | None = None) -> list[dict[str, Any]]:
         path = self.path / "metrics.jsonl"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from semdistill import hub
 from semdistill.registry import Registry
@@ -29,6 +29,7 @@ from semdistill.teachers.base import (
     class_names_or_default,
 )
 from semdistill.teachers.errors import TeacherNotAvailable
+from semdistill.utils.io import save_tensors
 
 TEACHER_JSON = "teacher.json"
 WEIGHTS = "model.safetensors"
@@ -213,7 +214,7 @@ def save_teacher(teacher: Teacher, path: str | Path, *, half: bool = False,
         raise ValueError("save_teacher writes timm-based teachers only")
     state = {k: (v.half() if half and v.is_floating_point() else v).contiguous().cpu()
              for k, v in teacher.model.state_dict().items()}
-    save_file(state, str(path / WEIGHTS))
+    save_tensors(state, str(path / WEIGHTS))
     meta = {
         "format": LOCAL_FORMAT,
         "arch": arch,

@@ -47,6 +47,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     return path
 
 
+def save_tensors(tensors: dict[str, Any], path: str | Path,
+                 metadata: dict[str, str] | None = None) -> Path:
+    """``safetensors.torch.save_file`` with the mode a plain ``open(path, "w")`` gets (0666
+    less the umask; safetensors itself writes 0600)."""
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path), metadata=metadata)
+    os.chmod(path, 0o666 & ~umask())
+    return Path(path)
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
