@@ -270,7 +270,7 @@ class RunDir:
         if not path.is_file():
             return []
         rows = []
-        for line in path.read_text().splitlines():
+        for line in path.read_text(errors="replace").splitlines():  # a garbled line: skipped
             try:
                 rows.append(json.loads(line))
             except ValueError:  # blank, or the torn last line of a killed process
