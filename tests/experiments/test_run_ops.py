@@ -202,3 +202,25 @@ def test_wandb_offline_records_every_row(cache, tmp_path, monkeypatch):
             if k not in ("step", "tag", "time"):
                 assert any(w == pytest.approx(v, rel=1e-9)
                            for w in wandb_history(blob, f"{r['tag']}/{k}")), (r["tag"], k, v)
+
+
+@pytest.mark.parametrize("config", ["ltsc/tiny.yaml", "dekag/tiny.yaml", "dekag/makd-tiny.yaml"])
+def test_device_sets_every_device_field_of_a_config_and_auto_none(config):
+    from semdistill.experiments.registry import load_config_file, with_device
+
+    _, cfg = load_config_file(CONFIG.parents[1] / config)
+
+    def devices(model, where=""):
+        out = {}
+        for key in type(model).model_fields:
+            value = getattr(model, key)
+            if hasattr(type(value), "model_fields"):
+                out.update(devices(value, f"{where}{key}."))
+            elif key == "device":
+                out[f"{where}{key}"] = value
+        return out
+
+    before = devices(cfg)
+    assert before, "each system has a device field"
+    assert devices(with_device(cfg, "auto")) == before
+    assert set(devices(with_device(cfg, "cuda:1")).values()) == {"cuda:1"}

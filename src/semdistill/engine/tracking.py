@@ -90,7 +90,8 @@ class Tracker:
         self.kind = kind
         self._tracker = FACTORIES[kind](Path(folder), run_name)
         self._tracker.main_process_only = False  # the caller only builds one on the main rank
-        self._tracker.start()
+        if callable(getattr(self._tracker, "start", None)):  # accelerate < 1.3 starts in __init__
+            self._tracker.start()
         self._tags: set[str] = set()
         if config:
             self._tracker.store_init_configuration(flat_config(config))
