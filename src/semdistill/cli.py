@@ -69,15 +69,19 @@ TrackerOpt = Annotated[str | None, typer.Option(help="tensorboard, wandb or none
                                                 "installed).")]
 
 
+#: environment that silences progress bars and W&B's own terminal output under ``--quiet``
+QUIET_ENV = {"TQDM_DISABLE": "1", "WANDB_SILENT": "true"}
+
+
 @contextmanager
 def quiet_output(quiet: bool) -> Iterator[None]:
-    """With ``quiet``: no progress bars (``TQDM_DISABLE``), no warnings, no log records below
-    ERROR, for the duration of the command (restored afterwards)."""
+    """With ``quiet``: no progress bars, no warnings, no log records below ERROR, nothing from
+    W&B, for the duration of the command (the environment is restored afterwards)."""
     if not quiet:
         yield
         return
-    before = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"
+    before = {k: os.environ.get(k) for k in QUIET_ENV}
+    os.environ.update(QUIET_ENV)
     logging.disable(logging.WARNING)
     try:
         with warnings.catch_warnings():
@@ -85,10 +89,11 @@ def quiet_output(quiet: bool) -> Iterator[None]:
             yield
     finally:
         logging.disable(logging.NOTSET)
-        if before is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = before
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _prepare(cfg: Any, device: str, tracker: str | None) -> str:

@@ -92,3 +92,14 @@ def test_the_loop_logs_the_gradient_norm_before_clipping_lr_and_throughput(tmp_p
         assert row["grad_norm"] == pytest.approx(13.0, rel=1e-6)
         assert row["lr"] == pytest.approx(1e-2)
         assert math.isfinite(row["samples_per_s"]) and row["samples_per_s"] > 0
+
+
+def test_a_wandb_run_id_is_kept_per_run_directory_and_checked(tmp_path):
+    a, b = tmp_path / "runs" / "demo", tmp_path / "other" / "demo"  # the same name twice
+    first = tracking.wandb_id(a)
+    assert tracking.wandb_id(a) == first  # a resume continues the W&B run
+    assert tracking.wandb_id(b) != first
+    (a / "wandb" / "semdistill-run-id").write_text("../../x\n")
+    with pytest.raises(UserError, match="not a W&B run id") as err:
+        tracking.wandb_id(a)
+    assert "\n" not in str(err.value)

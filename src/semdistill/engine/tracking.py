@@ -17,17 +17,22 @@ would create it.
 from __future__ import annotations
 
 import importlib.util
+import re
+import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from semdistill.engine.processes import use_cpu
 from semdistill.errors import UserError
+from semdistill.utils.io import atomic_write_text
 
 #: ``--tracker`` choices; ``auto`` = TensorBoard when installed, else none.
 TRACKERS = ("auto", "tensorboard", "wandb", "none")
 #: the PyPI package each tracker needs
 PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb"}
+#: the folder of the run directory each tracker writes
+FOLDERS = {"tensorboard": "tensorboard", "wandb": "wandb"}
 #: metrics that measure wall-clock time: they differ between a run and its resume, so they are
 #: left out when a resumed stage's recomputed rows are compared with the logged ones
 WALL_CLOCK_KEYS = frozenset({"time", "samples_per_s"})
@@ -54,20 +59,34 @@ def resolve_tracker(kind: str) -> str:
 def _tensorboard(folder: Path, run_name: str) -> Any:
     from accelerate.tracking import TensorBoardTracker
 
-    return TensorBoardTracker("tensorboard", folder)
+    return TensorBoardTracker(FOLDERS["tensorboard"], folder)  # events in <folder>/tensorboard
 
 
 def _wandb(folder: Path, run_name: str) -> Any:
     from accelerate.tracking import WandBTracker
 
-    # the run directory's name is the W&B run's name and id: a resumed run continues its curves
-    return WandBTracker("semdistill", dir=str(folder), name=run_name, id=_wandb_id(run_name),
+    # W&B adds the folder FOLDERS["wandb"] under ``dir``; a resumed run continues its curves
+    return WandBTracker("semdistill", dir=str(folder), name=run_name, id=wandb_id(folder),
                         resume="allow")
 
 
-def _wandb_id(run_name: str) -> str:
-    """W&B ids may not contain ``/\\#?%:``; the run directory name rarely does, but may."""
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in run_name)[:64]
+_RUN_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def wandb_id(folder: Path) -> str:
+    """The W&B run id of the run directory ``folder``: drawn at random the first time and kept
+    in ``wandb/semdistill-run-id``, so a resume continues the same W&B run and two run
+    directories of the same name (every ``make demo``) never share one."""
+    path = folder / FOLDERS["wandb"] / "semdistill-run-id"
+    if path.is_file():
+        run_id = path.read_text(errors="replace").strip()
+        if not _RUN_ID.fullmatch(run_id):
+            raise UserError(f"{path}: not a W&B run id written by semdistill (16 hex digits); "
+                            "delete the file to start a new W&B run")
+        return run_id
+    run_id = uuid.uuid4().hex[:16]
+    atomic_write_text(path, run_id + "\n")
+    return run_id
 
 
 #: tracker name → factory(run folder, run name) of an accelerate ``GeneralTracker``

@@ -36,7 +36,7 @@ from pydantic import BaseModel
 
 from semdistill.config import ConfigError, to_yaml
 from semdistill.engine.processes import is_main_process
-from semdistill.engine.tracking import WALL_CLOCK_KEYS, Tracker
+from semdistill.engine.tracking import FOLDERS, WALL_CLOCK_KEYS, Tracker
 from semdistill.errors import UserError
 from semdistill.results import Results
 from semdistill.utils.io import atomic_write_json, atomic_write_text
@@ -45,7 +45,7 @@ from semdistill.utils.lock import folder_lock
 RUN_INFO, RUN_FORMAT, LOCK = "run.json", "semdistill.run/1", "run.lock"
 #: what a run directory holds before its first stage has written anything
 STARTUP_FILES = frozenset({"config.yaml", RUN_INFO, LOCK, "metrics.jsonl"})
-TRACKER_DIRS = frozenset({"tensorboard", "wandb"})
+TRACKER_DIRS = frozenset(FOLDERS.values())
 
 
 class MissingCheckpoints(UserError, FileNotFoundError):
