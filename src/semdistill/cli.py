@@ -251,6 +251,11 @@ def plot(
         if field not in found:
             raise UserError(f"{option} {field!r}: no such field in the given results; valid: "
                             f"{', '.join(found)}")
+    if not any(x in rec and rec[y] is not None for r in results for rec in r.records if y in rec):
+        with_x = sorted({k for r in results for rec in r.records if x in rec for k in rec
+                         if k in found and k != x})
+        raise UserError(f"no record has both {x!r} and {y!r}; fields measured along {x!r}: "
+                        f"{', '.join(with_x) or 'none'}")
     plot_metric(results, x, y, out, group_by=[g for g in group_by.split(",") if g])
     typer.echo(f"plot: {out}")
 

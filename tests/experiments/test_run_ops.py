@@ -120,6 +120,11 @@ def test_plot_of_an_unknown_metric_names_the_valid_ones_and_writes_nothing(quiet
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --y 'acc'") and "\n" not in err and "accuracy" in err
     assert not out.exists()
+    assert main(["plot", str(run / "results"), "--x", "snr_db", "--y", "flops",  # complexity
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no record has both 'snr_db' and 'flops'" in err and "accuracy" in err
+    assert not out.exists()
     assert main(["plot", str(run / "results" / "accuracy-vs-snr.json"), "--y", "accuracy",
                  "--out", str(out)]) == 0
     assert out.stat().st_size > 0
