@@ -20,7 +20,7 @@ RESULTS = "digital.json"
 
 
 def envelope_rows(res: Results, primary: str, semantic: dict[tuple[Any, ...], float],
-                  keys: Sequence[str]) -> list[dict[str, Any]]:
+                  semantic_label: str, keys: Sequence[str]) -> list[dict[str, Any]]:
     """One table row per envelope record; ``semantic`` maps ``(key values..., budget, snr_db)``
     to the semantic system's ``primary`` at those channel uses (shown alongside when present)."""
     rows = []
@@ -29,7 +29,7 @@ def envelope_rows(res: Results, primary: str, semantic: dict[tuple[Any, ...], fl
         row: dict[str, Any] = {k: r.get(k) for k in keys}
         row |= {"channel uses": r["budget"], "SNR dB": r["snr_db"]}
         if key in semantic:
-            row["semantic " + primary] = semantic[key]
+            row[f"{semantic_label} {primary}"] = semantic[key]
         if r["status"] == NO_FIT:
             row |= {"digital " + primary: NO_FIT}
         else:
@@ -41,8 +41,8 @@ def envelope_rows(res: Results, primary: str, semantic: dict[tuple[Any, ...], fl
 
 
 def digital_section(md: MarkdownReport, rd: RunDir, primary: str,
-                    semantic: dict[tuple[Any, ...], float], keys: Sequence[str] = ("channel",),
-                    ) -> None:
+                    semantic: dict[tuple[Any, ...], float], semantic_label: str,
+                    keys: Sequence[str] = ("channel",)) -> None:
     """Append the digital baseline's section and plots (nothing when the run has none)."""
     path = rd.results / RESULTS
     if not path.is_file():
@@ -68,7 +68,7 @@ def digital_section(md: MarkdownReport, rd: RunDir, primary: str,
         f"as {meta['fallback']}; rule: {meta['rule']}",
         *meta.get("notes", []),
     ])
-    md.table(envelope_rows(res, primary, semantic, keys), floatfmt=".3f")
+    md.table(envelope_rows(res, primary, semantic, semantic_label, keys), floatfmt=".3f")
     for group in sorted({tuple(r.get(k) for k in keys) for r in res.records}, key=str):
         where = dict(zip(keys, group, strict=True))
         tag = "-".join(str(g) for g in group)

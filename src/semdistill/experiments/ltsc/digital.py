@@ -77,4 +77,4 @@ def report_digital(md: MarkdownReport, rd: RunDir, acc: Results) -> None:
     symbols = Results.load(rd.results / RESULTS).meta["native_budgets"][0]
     native = {(r["channel"], symbols, r["snr_db"]): r["accuracy"]
               for r in acc.select(method="prestored")}
-    digital_section(md, rd, "accuracy", native)
+    digital_section(md, rd, "accuracy", native, "student (prestored)")
