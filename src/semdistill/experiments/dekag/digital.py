@@ -76,6 +76,9 @@ def run_digital(cfg: DekagConfig, run_dir: RunDir, base: nn.Module,
 def report_digital(rep: MarkdownReport, run_dir: RunDir, grid: Results) -> None:
     """The digital section of ``report.md``, next to CALA (the base codec without CALA)."""
     method = "cala" if grid.select(method="cala") else "base"
-    semantic = {(r["channel"], r["symbols"], r["snr_db"]): r["psnr"]
-                for r in grid.select(method=method)}
-    digital_section(rep, run_dir, "psnr", semantic, f"latent codec ({method})")
+    metrics = [m for m in ("psnr", "ssim", "consistency") if grid.records
+               and m in grid.records[0]]
+    semantic = [{"method": f"latent codec ({method})", "channel": r["channel"],
+                 "budget": r["symbols"], "snr_db": r["snr_db"], **{m: r[m] for m in metrics}}
+                for r in grid.select(method=method)]
+    digital_section(rep, run_dir, metrics, semantic)

@@ -75,6 +75,7 @@ def report_digital(md: MarkdownReport, rd: RunDir, acc: Results) -> None:
     if not (rd.results / RESULTS).is_file():
         return
     symbols = Results.load(rd.results / RESULTS).meta["native_budgets"][0]
-    native = {(r["channel"], symbols, r["snr_db"]): r["accuracy"]
-              for r in acc.select(method="prestored")}
-    digital_section(md, rd, "accuracy", native, "student (prestored)")
+    semantic = [{"method": "student (prestored)", "channel": r["channel"], "budget": symbols,
+                 "snr_db": r["snr_db"], "accuracy": r["accuracy"]}
+                for r in acc.select(method="prestored")]
+    digital_section(md, rd, ["accuracy"], semantic)
