@@ -82,3 +82,16 @@ def test_without_sionna_one_line_says_how_to_install(monkeypatch):
     monkeypatch.setattr(importlib, "import_module", no_sionna)
     with pytest.raises(MissingDependency, match=r"pip install 'semdistill\[sionna\]'"):
         LDPCCode(576, "1/2", 2)
+
+
+def test_a_hand_edited_digital_results_file_is_one_line(tmp_path):
+    from semdistill.experiments.digital import RESULTS, digital_section
+    from semdistill.experiments.report import MarkdownReport
+    from semdistill.experiments.rundir import RunDir
+    from semdistill.results import Results, ResultsError
+
+    (tmp_path / "results").mkdir()
+    Results("ltsc", "digital", records=[{"method": "digital"}]).save(tmp_path / "results" / RESULTS)
+    with pytest.raises(ResultsError, match="not a digital-baseline results file") as err:
+        digital_section(MarkdownReport("x"), RunDir(tmp_path), ["accuracy"], [])
+    assert "\n" not in str(err.value)

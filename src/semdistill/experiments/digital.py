@@ -14,7 +14,7 @@ from semdistill.digital import NO_FIT
 from semdistill.experiments.report import MarkdownReport
 from semdistill.experiments.rundir import RunDir
 from semdistill.figures import plot_metric
-from semdistill.results import Results
+from semdistill.results import Results, ResultsError
 
 RESULTS = "digital.json"
 
@@ -76,6 +76,12 @@ def digital_section(md: MarkdownReport, rd: RunDir, metrics: Sequence[str],
     if not path.is_file():
         return
     res = Results.load(path)
+    missing = {"native_budgets", "budgets", "images", "codecs", "code_rates", "modulations",
+               "block_length", "iterations", "seconds", "fallback", "rule"} - set(res.meta)
+    if missing or any("budget" not in r or "snr_db" not in r or "method" not in r
+                      for r in res.records):
+        raise ResultsError(f"{path}: not a digital-baseline results file (missing "
+                           f"{', '.join(sorted(missing)) or 'budget/snr_db/method in a record'})")
     md.section("Digital baseline: image codec + 5G LDPC + QAM at matched channel uses")
     md.bullets(_summary(res))
     md.table(envelope_rows(res, metrics, semantic, keys), floatfmt=".3f")
