@@ -53,63 +53,67 @@ def _files(images: torch.Tensor, cfg: DigitalConfig) -> dict[str, list[dict[int,
             for c in cfg.codecs}
 
 
-def _receive(codec: str, sent: list[bytes | None], got: list[bytes | None],
-             fallback: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, int]:
-    """Decoded images ``(N, 3, H, W)`` (fallback where nothing arrived or parsed) and the count
-    of files that arrived but did not parse."""
+def _receive(codec: str, got: dict[int, bytes | None], n: int, fallback: torch.Tensor,
+             size: tuple[int, int]) -> tuple[torch.Tensor, int]:
+    """Decoded images ``(N, 3, H, W)`` (``fallback`` where nothing arrived or parsed) from the
+    files ``got`` per image index, and the count of files that arrived but did not parse."""
     out, unparsed = [], 0
-    for s, g in zip(sent, got, strict=True):
-        img = get_codec(codec).decode(g, size) if s is not None and g is not None else None
-        unparsed += int(s is not None and g is not None and img is None)
+    for i in range(n):
+        data = got.get(i)
+        img = get_codec(codec).decode(data, size) if data is not None else None
+        unparsed += int(data is not None and img is None)
         out.append(fallback if img is None else img)
     return torch.stack(out), unparsed
+
+
+def _point(chain: DigitalChain, codec: str, sent: dict[int, tuple[int, bytes]], n: int,
+           budget: int, snr: float, score: Scorer, fallback: torch.Tensor,
+           size: tuple[int, int], seed: int) -> dict[str, Any]:
+    """One (configuration, budget, SNR) record; ``sent`` maps image index → (quality, file)."""
+    t0 = time.perf_counter()
+    files = [f for _, f in sent.values()]
+    tx = chain.transmit(files, budget, snr, torch.Generator().manual_seed(
+        frame_seed(seed, budget, snr)))
+    received, unparsed = _receive(codec, dict(zip(sent, tx.payloads, strict=True)), n,
+                                  fallback, size)
+    delivered = sum(p is not None for p in tx.payloads) - unparsed
+    mcs = chain.mcs
+    return {"method": "digital", "codec": codec, "code_rate": mcs.rate,
+            "modulation": mcs.modulation, "config": f"{codec} + {mcs.name}", "budget": budget,
+            "snr_db": snr, "fit_rate": len(sent) / n,
+            "quality": sum(q for q, _ in sent.values()) / len(sent),
+            "bytes": sum(map(len, files)) / len(sent),
+            "symbols": sum(mcs.channel_uses(len(f)) for f in files) / len(sent),
+            "block_error_rate": sum(tx.block_errors) / sum(tx.codewords),
+            "failure_rate": 1 - delivered / n, "seconds": time.perf_counter() - t0,
+            **score(received)}
 
 
 def sweep(images: torch.Tensor, cfg: DigitalConfig, channel: ChannelConfig,
           snr_db: Sequence[float], budgets: Sequence[int], score: Scorer,
           fallback: torch.Tensor, seed: int) -> list[dict[str, Any]]:
     """One record per (budget, codec, code rate, modulation, SNR) under which at least one image
-    fits: the mean quality, bytes and channel uses of what was sent, block-error and failure
-    rates, and ``score`` of the received images. ``images`` ``(N, 3, H, W)`` in [0, 1];
+    fits: the mean quality, bytes and channel uses of what was sent, block-error, fit and
+    failure rates, and ``score`` of the received images. ``images`` ``(N, 3, H, W)`` in [0, 1];
     ``fallback`` ``(3, H, W)``; ``budgets`` in complex channel uses per image."""
     files = _files(images, cfg)
-    size = (images.shape[-2], images.shape[-1])
-    n = images.shape[0]
+    size, n = (images.shape[-2], images.shape[-1]), images.shape[0]
     records: list[dict[str, Any]] = []
     for mcs in mcs_list(cfg):
-        chain: DigitalChain | None = None
+        chain: DigitalChain | None = None  # built (codes, demapper) only when something fits
         for codec, per_image in files.items():
             for budget in budgets:
                 cap = mcs.capacity_bytes(budget)
-                q = [fit_quality({k: len(v) for k, v in f.items()}, cap) for f in per_image]
-                idx = [i for i, qi in enumerate(q) if qi is not None]
-                if not idx:
+                sent = {}
+                for i, f in enumerate(per_image):
+                    q = fit_quality({k: len(v) for k, v in f.items()}, cap)
+                    if q is not None:
+                        sent[i] = (q, f[q])
+                if not sent:
                     continue
                 chain = chain or DigitalChain(channel, mcs, cfg.iterations)
-                sent: list[bytes | None] = [None] * n
-                for i in idx:
-                    sent[i] = per_image[i][q[i]]  # type: ignore[index]
-                payloads = [sent[i] for i in idx]
-                for snr in snr_db:
-                    t0 = time.perf_counter()
-                    g = torch.Generator().manual_seed(frame_seed(seed, budget, snr))
-                    tx = chain.transmit(payloads, budget, float(snr), g)  # type: ignore[arg-type]
-                    got: list[bytes | None] = [None] * n
-                    for i, p in zip(idx, tx.payloads, strict=True):
-                        got[i] = p
-                    received, unparsed = _receive(codec, sent, got, fallback, size)
-                    lost = n - sum(p is not None for p in tx.payloads) + unparsed
-                    records.append({
-                        "method": "digital", "codec": codec, "code_rate": mcs.rate,
-                        "modulation": mcs.modulation, "config": f"{codec} + {mcs.name}",
-                        "budget": budget, "snr_db": float(snr),
-                        "fit_rate": len(idx) / n,
-                        "quality": sum(q[i] for i in idx) / len(idx),  # type: ignore[misc]
-                        "bytes": sum(len(p) for p in payloads) / len(idx),
-                        "symbols": sum(mcs.channel_uses(len(p)) for p in payloads) / len(idx),
-                        "block_error_rate": sum(tx.block_errors) / sum(tx.codewords),
-                        "failure_rate": lost / n, "seconds": time.perf_counter() - t0,
-                        **score(received)})
+                records += [_point(chain, codec, sent, n, budget, float(snr), score, fallback,
+                                   size, seed) for snr in snr_db]
     return records
 
 
