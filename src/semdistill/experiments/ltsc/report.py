@@ -13,6 +13,7 @@ from typing import Any
 
 from semdistill.experiments.checks import Check, check_lines
 from semdistill.experiments.ltsc.config import LTSCConfig
+from semdistill.experiments.ltsc.digital import report_digital
 from semdistill.experiments.registry import load_config
 from semdistill.experiments.report import MarkdownReport
 from semdistill.experiments.rundir import RunDir
@@ -227,6 +228,7 @@ def write_report(cfg: LTSCConfig, rd: RunDir, checks: list[Check]) -> Path:
     md.section("Accuracy vs training fraction")
     md.table(fr.records, floatfmt=".3f")
     md.image("plots/accuracy-vs-fraction.png", "accuracy vs fraction")
+    report_digital(md, rd, acc)
     cx = rd.results / "complexity.json"
     if cx.is_file():
         _complexity(md, cx)
