@@ -77,4 +77,4 @@ def toy() -> ToyImages:
 @pytest.fixture
 def tiny_teacher():
     torch.manual_seed(0)
-    return load_teacher("timm:test_resnet", num_classes=4, input_size=32)
+    return load_teacher("timm:test_resnet", num_classes=4, pretrained=False, input_size=32)
