@@ -7,30 +7,11 @@ import struct
 import zlib
 from collections import Counter
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from semdistill.config import ConfigError
 from semdistill.data import DatasetInvalid, DatasetNotFoundError, DatasetSpec, load_imagefolder
 from semdistill.errors import UserError
-
-SIZES = {"ant": 30, "bee": 20, "cat": 10}
-
-
-def write_tree(root, sizes=SIZES, seed=0):
-    """Random PNGs/JPEGs of mixed sizes and colour modes, ``sizes[class]`` per class folder."""
-    rng = np.random.default_rng(seed)
-    modes = ("RGB", "L", "RGBA", "P")
-    for c, n in sizes.items():
-        (root / c).mkdir(parents=True)
-        for i in range(n):
-            h, w = (int(v) for v in rng.integers(9, 48, 2))
-            img = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
-            img = img.convert(modes[i % 4])
-            img.save(root / c / (f"{i}.jpg" if i % 5 == 4 and img.mode in ("RGB", "L")
-                                 else f"{i}.png"))
-    return root
 
 
 def _spec(root, **kw):
@@ -43,16 +24,16 @@ def _one_line(err):
     return msg
 
 
-def test_mixed_sizes_and_modes_are_resized_to_the_data_size(tmp_path):
-    ds = _spec(write_tree(tmp_path), train_size=48).build("train")
+def test_mixed_sizes_and_modes_are_resized_to_the_data_size(image_tree, tmp_path):
+    ds = _spec(image_tree(tmp_path), train_size=48).build("train")
     x, y = ds.render_indices(list(range(len(ds))))
     assert x.shape == (48, 3, 16, 16) and y.shape == (48,)
     assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0 and x.std() > 0.1
     assert "resized to 16 px" in ds.description
 
 
-def test_without_a_test_folder_the_test_split_is_a_stratified_holdout(tmp_path):
-    write_tree(tmp_path)
+def test_without_a_test_folder_the_test_split_is_a_stratified_holdout(image_tree, tmp_path):
+    image_tree(tmp_path)
     spec = _spec(tmp_path)
     train, test = spec.build("train"), spec.build("test")
     files = {s: {ds.base.samples[i][0] for i in ds.indices} for s, ds in (("tr", train),
@@ -68,20 +49,20 @@ def test_without_a_test_folder_the_test_split_is_a_stratified_holdout(tmp_path):
     assert other.indices != test.indices and Counter(other.labels) == Counter(test.labels)
 
 
-def test_train_size_below_the_folder_size_is_a_stratified_subset(tmp_path):
-    ds = _spec(write_tree(tmp_path), train_size=12).build("train")
+def test_train_size_below_the_folder_size_is_a_stratified_subset(image_tree, tmp_path):
+    ds = _spec(image_tree(tmp_path), train_size=12).build("train")
     assert Counter(ds.labels) == {0: 6, 1: 4, 2: 2}  # not the first 12 images of one class
     prefix = Counter(ds.labels[:6])  # a training fraction (the first n) is stratified too
     assert prefix == {0: 3, 1: 2, 2: 1}
 
 
-def test_a_test_folder_is_the_test_split_and_must_hold_the_same_classes(tmp_path):
-    write_tree(tmp_path / "train")
-    write_tree(tmp_path / "test", {"ant": 2, "bee": 2, "cat": 2}, seed=1)
+def test_a_test_folder_is_the_test_split_and_must_hold_the_same_classes(image_tree, tmp_path):
+    image_tree(tmp_path / "train")
+    image_tree(tmp_path / "test", {"ant": 2, "bee": 2, "cat": 2}, seed=1)
     spec = _spec(tmp_path)
     assert len(spec.build("test")) == 6 and len(spec.build("train")) == 60
     assert "held out" not in spec.build("test").description
-    write_tree(tmp_path / "val", {"ant": 1, "dog": 1}, seed=2)  # test/ wins over val/
+    image_tree(tmp_path / "val", {"ant": 1, "dog": 1}, seed=2)  # test/ wins over val/
     assert len(spec.build("test")) == 6
     (tmp_path / "test").rename(tmp_path / "old")
     with pytest.raises(DatasetInvalid) as err:
@@ -90,21 +71,21 @@ def test_a_test_folder_is_the_test_split_and_must_hold_the_same_classes(tmp_path
     assert "missing from test: bee, cat" in msg and "only in test: dog" in msg
 
 
-def test_a_test_folder_without_train_is_refused(tmp_path):
-    write_tree(tmp_path / "test", {"ant": 2})
+def test_a_test_folder_without_train_is_refused(image_tree, tmp_path):
+    image_tree(tmp_path / "test", {"ant": 2})
     with pytest.raises(DatasetInvalid) as err:
         load_imagefolder(tmp_path, "train")
     assert "no train/" in _one_line(err)
 
 
-def test_empty_and_too_small_class_folders_are_named(tmp_path):
-    write_tree(tmp_path, {"ant": 3, "bee": 3})
+def test_empty_and_too_small_class_folders_are_named(image_tree, tmp_path):
+    image_tree(tmp_path, {"ant": 3, "bee": 3})
     (tmp_path / "empty_class").mkdir()
     with pytest.raises(DatasetInvalid) as err:
         load_imagefolder(tmp_path, "train")
     assert "class folders without images: empty_class" in _one_line(err)
     (tmp_path / "empty_class").rmdir()
-    write_tree(tmp_path, {"single": 1}, seed=3)
+    image_tree(tmp_path, {"single": 1}, seed=3)
     with pytest.raises(DatasetInvalid) as err:
         load_imagefolder(tmp_path, "test")
     assert "classes single have fewer than 2 images" in _one_line(err)
@@ -129,8 +110,8 @@ def _png_claiming(width: int, height: int) -> bytes:
 @pytest.mark.parametrize("content", [b"not an image at all", b"\x89PNG\r\n\x1a\n\x00\x00garbage",
                                      _png_claiming(200_000, 200_000), "truncated"],
                          ids=["text", "bad-header", "decompression-bomb", "truncated"])
-def test_an_unreadable_image_is_one_line_naming_the_file(tmp_path, content):
-    write_tree(tmp_path, {"ant": 2, "bee": 2})
+def test_an_unreadable_image_is_one_line_naming_the_file(image_tree, tmp_path, content):
+    image_tree(tmp_path, {"ant": 2, "bee": 2})
     bad = tmp_path / "bee" / "zz.png"
     if content == "truncated":
         good = (tmp_path / "bee" / "0.png").read_bytes()

@@ -83,7 +83,8 @@ class DatasetSpec(StrictModel):
         ds = get_dataset(self.name, root=self.root, split=split, download=False,
                          transform=fit_transform(self.image_size), **extra)
         out = stratified_subset(ds, size, derive_seed(self.seed, SUBSET_OFFSET[split]))
-        out.description += f"; resized to {self.image_size} px (shorter side, centre crop)"
+        out.description += (f"; resized to {self.image_size} px (shorter side, centre crop); "
+                            f"seeds derived from data.seed={self.seed}")
         return out
 
 
