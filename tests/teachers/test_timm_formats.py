@@ -208,3 +208,25 @@ def test_an_unreachable_hub_fails_in_a_second_without_hf_hub_offline(monkeypatch
         assert "does not answer" in _one_line(err) and "127.0.0.1:9" in str(err.value)
     assert time.perf_counter() - t0 < 5
     hub._connects.cache_clear()
+
+
+def test_our_teacher_json_gets_the_same_checks(tiny_teacher, tmp_path):
+    from semdistill.teachers import save_teacher
+
+    folder = save_teacher(tiny_teacher, tmp_path / "t")
+    meta = json.loads((folder / "teacher.json").read_text())
+    sentinel = tmp_path / "unpickled"
+    _hostile_pickle(tmp_path / "w.bin", sentinel)
+    for edit, words in ((
+            {"model_kwargs": {"checkpoint_path": str(tmp_path / "w.bin")}},
+            "may not set checkpoint_path"), ({"arch": "local-dir:../elsewhere"},
+                                             "is not a timm model")):
+        (folder / "teacher.json").write_text(json.dumps(meta | edit))
+        with pytest.raises(TeacherNotAvailable) as err:
+            load_teacher(f"local:{folder}")
+        assert words in _one_line(err)
+    (folder / "teacher.json").write_text(json.dumps(meta))
+    (folder / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(TeacherNotAvailable, match="not a readable safetensors file"):
+        load_teacher(f"local:{folder}")
+    assert not sentinel.exists()

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from semdistill import hub
 from semdistill.registry import Registry
@@ -34,10 +34,13 @@ from semdistill.teachers.timm_formats import (
     OFFLINE_HINT,
     PICKLE_WEIGHTS,
     TIMM_CONFIG,
+    check_architecture,
+    check_model_args,
     is_timm_export,
     load_timm_export,
     load_timm_hub,
     load_timm_name,
+    read_safetensors,
 )
 
 TEACHER_JSON = "teacher.json"
@@ -183,12 +186,11 @@ def _load_timm_dir(path: Path, spec: str) -> Teacher:
         raise TeacherNotAvailable(
             f"{path / TEACHER_JSON}: format {meta.get('format')!r}, expected {LOCAL_FORMAT!r}"
         )
-    model = timm.create_model(meta["arch"], pretrained=False, num_classes=meta["num_classes"],
-                              **meta.get("model_kwargs", {}))
-    try:
-        state = load_file(str(path / WEIGHTS))
-    except (OSError, Exception) as err:  # safetensors raises its own error types
-        raise TeacherNotAvailable(f"{path / WEIGHTS}: unreadable weights ({err})") from None
+    where = str(path / TEACHER_JSON)
+    model = timm.create_model(check_architecture(meta.get("arch"), where), pretrained=False,
+                              num_classes=meta["num_classes"],
+                              **check_model_args(meta.get("model_kwargs", {}), where))
+    state = read_safetensors(path / WEIGHTS, spec)
     ref = model.state_dict()
     try:
         model.load_state_dict({k: v.to(ref[k].dtype) for k, v in state.items()})

@@ -73,7 +73,7 @@ def _teacher(model: torch.nn.Module, spec: str, input_size: int | None,
     return Teacher(model, Preprocess(timm_preprocess(model, input_size)), info)
 
 
-def _safe_state(path: Path, spec: str) -> dict[str, torch.Tensor]:
+def read_safetensors(path: Path, spec: str) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
     try:
@@ -129,7 +129,7 @@ def load_timm_name(name: str, *, spec: str, num_classes: int | None, pretrained:
                                       "on the hub; pass pretrained=False or a local:PATH copy")
         fname = pcfg.hf_hub_filename or SAFE_WEIGHTS
         fname = fname if fname.endswith(".safetensors") else SAFE_WEIGHTS
-        state = _safe_state(hub_file(repo, fname, spec), spec)
+        state = read_safetensors(hub_file(repo, fname, spec), spec)
         kw["pretrained_cfg_overlay"] = {"state_dict": state}
         extra |= {"weights": f"hf-hub:{repo}", "new_head": num_classes not in
                   (None, pcfg.num_classes)}
@@ -141,25 +141,40 @@ def load_timm_name(name: str, *, spec: str, num_classes: int | None, pretrained:
     return _teacher(model, spec, input_size, class_names, extra)
 
 
+def check_architecture(arch: Any, where: str) -> str:
+    """``arch`` if it is a plain timm registry name (no ``hf-hub:``/``local-dir:`` source, no
+    path), else :class:`TeacherNotAvailable` prefixed with ``where``."""
+    import timm
+
+    if not isinstance(arch, str) or ":" in arch or "/" in arch or not timm.is_model(arch):
+        raise TeacherNotAvailable(f"{where}: architecture {arch!r} is not a timm model")
+    return arch
+
+
+def check_model_args(args: Any, where: str) -> dict[str, Any]:
+    """``args`` if it is a mapping that sets none of ``create_model``'s own file and weight
+    options (:data:`FACTORY_ARGS`), else :class:`TeacherNotAvailable` prefixed with ``where``."""
+    if not isinstance(args, dict):
+        raise TeacherNotAvailable(f"{where}: model arguments must be an object")
+    if bad := sorted(FACTORY_ARGS & set(args)):
+        raise TeacherNotAvailable(f"{where}: model arguments may not set {', '.join(bad)} "
+                                  "(only the folder's own weights are read)")
+    return args
+
+
 def read_timm_config(path: Path, spec: str) -> dict[str, Any]:
     """``config.json`` of a timm export, checked: a JSON object naming a timm ``architecture``,
     an int ``num_classes``, a ``model_args`` object without factory options."""
-    import timm
-
     try:
         cfg = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise TeacherNotAvailable(f"{spec}: {path} is not a JSON file ({err})") from None
     if not isinstance(cfg, dict) or not isinstance(cfg.get("architecture"), str):
         raise TeacherNotAvailable(f"{spec}: {path} names no timm 'architecture'")
-    arch, args = cfg["architecture"], cfg.get("model_args", {})
-    if ":" in arch or "/" in arch or not timm.is_model(arch):
-        raise TeacherNotAvailable(f"{spec}: {path}: architecture {arch!r} is not a timm model")
-    if not isinstance(args, dict) or not isinstance(cfg.get("pretrained_cfg", {}), dict):
-        raise TeacherNotAvailable(f"{spec}: {path}: model_args and pretrained_cfg must be objects")
-    if bad := sorted(FACTORY_ARGS & set(args)):
-        raise TeacherNotAvailable(f"{spec}: {path}: model_args may not set {', '.join(bad)} "
-                                  f"(only the folder's {SAFE_WEIGHTS} is read)")
+    check_architecture(cfg["architecture"], f"{spec}: {path}")
+    args = check_model_args(cfg.get("model_args", {}), f"{spec}: {path}")
+    if not isinstance(cfg.get("pretrained_cfg", {}), dict):
+        raise TeacherNotAvailable(f"{spec}: {path}: pretrained_cfg must be an object")
     n = cfg.get("num_classes", args.get("num_classes"))
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise TeacherNotAvailable(f"{spec}: {path}: num_classes must be an int >= 0, got {n!r}")
@@ -195,7 +210,7 @@ def load_timm_export(folder: Path, *, spec: str, where: str, num_classes: int | 
         model = timm.create_model(cfg["architecture"], pretrained=False, pretrained_cfg=pcfg,
                                   **args)
         if pretrained:
-            model.load_state_dict(_safe_state(weights, spec))
+            model.load_state_dict(read_safetensors(weights, spec))
     except (RuntimeError, TypeError, ValueError, KeyError) as err:
         raise TeacherNotAvailable(f"{spec}: {folder} does not build {cfg['architecture']} "
                                   f"({' '.join(str(err).split())[:300]})") from None
