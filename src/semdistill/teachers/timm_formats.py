@@ -129,7 +129,11 @@ def load_timm_name(name: str, *, spec: str, num_classes: int | None, pretrained:
                                       "on the hub; pass pretrained=False or a local:PATH copy")
         fname = pcfg.hf_hub_filename or SAFE_WEIGHTS
         fname = fname if fname.endswith(".safetensors") else SAFE_WEIGHTS
-        state = read_safetensors(hub_file(repo, fname, spec), spec)
+        try:
+            state = read_safetensors(hub_file(repo, fname, spec), spec)
+        except TeacherNotAvailable as err:
+            raise TeacherNotAvailable(f"{err}; pretrained=False (teacher.pretrained: false) "
+                                      "builds it with random weights") from None
         kw["pretrained_cfg_overlay"] = {"state_dict": state}
         extra |= {"weights": f"hf-hub:{repo}", "new_head": num_classes not in
                   (None, pcfg.num_classes)}

@@ -14,7 +14,7 @@ CONFIG = Path(__file__).resolve().parents[3] / "configs" / "ltsc" / "tiny.yaml"
 
 
 def test_imagefolder_and_a_timm_export_run_and_the_report_states_the_split(image_tree, tmp_path,
-                                                                          monkeypatch):
+                                                                          monkeypatch, capsys):
     monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
     image_tree(tmp_path / "photos")
     vit = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=3, img_size=32,
@@ -29,3 +29,9 @@ def test_imagefolder_and_a_timm_export_run_and_the_report_states_the_split(image
     assert "teacher: local:" in report
     assert "test data: ImageFolder" in report and "held out for testing" in report
     assert "40 of 48 images in a seeded stratified order" in report
+    for f in (tmp_path / "photos" / "bee").iterdir():  # broken files: one line, no traceback
+        f.write_bytes(b"not an image")
+    capsys.readouterr()
+    assert main([*args[:5], "broken", *args[6:]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "unreadable image" in err and "/bee/" in err
