@@ -52,7 +52,8 @@ TEACHER_SOURCES: Registry[Loader] = Registry("teacher source")
 
 
 def load_teacher(spec: str, **kwargs: Any) -> Teacher:
-    """Load a teacher from ``"timm:NAME"``, ``"hf:ID"`` or ``"local:PATH"``.
+    """Load a teacher from ``"timm:NAME"`` (also ``timm:hf-hub:ID``, ``timm:local-dir:PATH``),
+    ``"hf:ID"`` (CLIP) or ``"local:PATH"`` (any supported folder, recognised by its files).
 
     Keyword arguments go to the source (``num_classes``, ``pretrained``, ``class_names``,
     ``input_size``, ``head``...). Raises :class:`TeacherNotAvailable` with a fix-it message.

@@ -139,8 +139,9 @@ def load_timm_name(name: str, *, spec: str, num_classes: int | None, pretrained:
                   (None, pcfg.num_classes)}
     try:
         model = timm.create_model(name, pretrained=pretrained, **kw)
-    except (RuntimeError, ValueError, KeyError) as err:
-        raise TeacherNotAvailable(f"{spec}: weights do not fit {name} "
+    except (RuntimeError, TypeError, ValueError, KeyError) as err:
+        what = "the published weights do not fit" if pretrained else "cannot build"
+        raise TeacherNotAvailable(f"{spec}: {what} {name} "
                                   f"({' '.join(str(err).split())[:300]})") from None
     return _teacher(model, spec, input_size, class_names, extra)
 
