@@ -196,9 +196,12 @@ def test_a_registry_name_loads_its_published_weights_by_default(tmp_path, hub_ca
 
 
 def test_an_unreachable_hub_fails_in_a_second_without_hf_hub_offline(monkeypatch, hub_cache):
+    """Without HF_HUB_OFFLINE the hub client would retry a refused connection for ~23 s; the
+    loaders ask once (hub.reachable) and read the cache only."""
     from huggingface_hub import constants
 
     monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # as in a fresh, online process
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
     hub._connects.cache_clear()
     t0 = time.perf_counter()
@@ -206,6 +209,9 @@ def test_an_unreachable_hub_fails_in_a_second_without_hf_hub_offline(monkeypatch
         with pytest.raises(TeacherNotAvailable) as err:
             load_teacher(spec)
         assert "does not answer" in _one_line(err) and "127.0.0.1:9" in str(err.value)
+    with pytest.raises(TeacherNotAvailable) as err:
+        load_teacher("hf:openai/clip-vit-base-patch32", class_names=["a", "b"])
+    assert "local:PATH" in _one_line(err)
     assert time.perf_counter() - t0 < 5
     hub._connects.cache_clear()
 
