@@ -231,6 +231,12 @@ def test_our_teacher_json_gets_the_same_checks(tiny_teacher, tmp_path):
         with pytest.raises(TeacherNotAvailable) as err:
             load_teacher(f"local:{folder}")
         assert words in _one_line(err)
+    for broken in ([1], {k: v for k, v in meta.items() if k != "num_classes"},
+                   meta | {"preprocess": {"mean": 3}}):
+        (folder / "teacher.json").write_text(json.dumps(broken))
+        with pytest.raises(TeacherNotAvailable) as err:
+            load_teacher(f"local:{folder}")
+        assert "teacher.json" in _one_line(err)
     (folder / "teacher.json").write_text(json.dumps(meta))
     (folder / "model.safetensors").write_bytes(b"garbage")
     with pytest.raises(TeacherNotAvailable, match="not a readable safetensors file"):

@@ -183,23 +183,29 @@ def _load_timm_dir(path: Path, spec: str) -> Teacher:
         meta = json.loads((path / TEACHER_JSON).read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise TeacherNotAvailable(f"{path / TEACHER_JSON}: unreadable ({err})") from None
-    if meta.get("format") != LOCAL_FORMAT:
-        raise TeacherNotAvailable(
-            f"{path / TEACHER_JSON}: format {meta.get('format')!r}, expected {LOCAL_FORMAT!r}"
-        )
     where = str(path / TEACHER_JSON)
-    model = timm.create_model(check_architecture(meta.get("arch"), where), pretrained=False,
-                              num_classes=meta["num_classes"],
-                              **check_model_args(meta.get("model_kwargs", {}), where))
+    if not isinstance(meta, dict) or meta.get("format") != LOCAL_FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise TeacherNotAvailable(f"{where}: format {found!r}, expected {LOCAL_FORMAT!r}")
+    arch = check_architecture(meta.get("arch"), where)
+    kwargs = check_model_args(meta.get("model_kwargs", {}), where)
+    try:
+        model = timm.create_model(arch, pretrained=False, num_classes=int(meta["num_classes"]),
+                                  **kwargs)
+        pre = PreprocessConfig.from_dict(meta["preprocess"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise TeacherNotAvailable(f"{where}: incomplete or invalid ({type(err).__name__}: "
+                                  f"{' '.join(str(err).split())[:200]})") from None
     state = read_safetensors(path / WEIGHTS, spec)
     ref = model.state_dict()
     try:
         model.load_state_dict({k: v.to(ref[k].dtype) for k, v in state.items()})
     except (KeyError, RuntimeError) as err:
-        raise TeacherNotAvailable(f"{path / WEIGHTS}: does not fit {meta['arch']} ({err})") from None
+        raise TeacherNotAvailable(f"{path / WEIGHTS}: does not fit {arch} "
+                                  f"({' '.join(str(err).split())[:300]})") from None
     info = TeacherInfo(spec, int(meta["num_classes"]), list(meta.get("class_names", [])),
                        source="local", extra={k: v for k, v in meta.items() if k != "format"})
-    return Teacher(model, Preprocess(PreprocessConfig.from_dict(meta["preprocess"])), info)
+    return Teacher(model, Preprocess(pre), info)
 
 
 def save_teacher(teacher: Teacher, path: str | Path, *, half: bool = False,
