@@ -135,7 +135,9 @@ def ltsc_parts(method: str, ds: Any, augment: Any, seed: int, store: KnowledgeSt
     images, _ = ds.render_indices(ids)
     parts = {"data (render)": median_ms(lambda: ds.render_indices(ids), reps),
              "augmentation": median_ms(lambda: augment(images, view_seeds(seed, ids, views)),
-                                       reps)}
+                                       reps),
+             "of which the draw": median_ms(lambda: augment.params(view_seeds(seed, ids, views)),
+                                            reps)}
     if method == "prestored":
         parts["store read"] = median_ms(lambda: store.soft_labels(ids, views), reps)
     with torch.no_grad():

@@ -17,6 +17,7 @@ from torch import nn
 from semdistill.experiments.checks import Check, check_lines
 from semdistill.experiments.dekag.bytes import bytes_checks, bytes_notes, plot_consistency_vs_bytes
 from semdistill.experiments.dekag.config import METHOD_LABELS, DekagConfig, EvalSpec
+from semdistill.experiments.dekag.digital import report_digital
 from semdistill.experiments.dekag.evaluate import Evaluation
 from semdistill.experiments.registry import load_config
 from semdistill.experiments.report import MarkdownReport
@@ -213,6 +214,7 @@ def build_report(run_dir: RunDir) -> Path:
     if meta.get("bytes_plot"):
         rep.image(meta["bytes_plot"], "consistency against bytes")
     rep.table(_bytes_table(grid, refs))
+    report_digital(rep, run_dir, grid)
     rep.section("Samples")
     for g in meta.get("grids", []):
         rep.image(g, Path(g).stem)

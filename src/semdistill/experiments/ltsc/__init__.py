@@ -44,6 +44,7 @@ from semdistill.experiments.ltsc.data import (
     teacher_accuracy,
 )
 from semdistill.experiments.ltsc.deploy import deploy_parts
+from semdistill.experiments.ltsc.digital import run_digital
 from semdistill.experiments.ltsc.evaluate import evaluate_students, measure_complexity
 from semdistill.experiments.ltsc.report import (
     build_report,
@@ -81,10 +82,12 @@ def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     timings = train_all(cfg, rd, train_ds, teacher, store, device)
     rd.write_json("results/run-info.json", {
         "teacher": tinfo, "store": store_info(store, store_seconds), "timings": timings,
-        "device": str(device)})
+        "device": str(device), "data": {split: getattr(ds, "description", "") for split, ds in
+                                        (("train", train_ds), ("test", test_ds))}})
     save_timing_results(rd, timings)
     evaluate_students(cfg, rd, snr_db=cfg.eval.snr_db)
     measure_complexity(cfg, rd, teacher, train_ds.num_classes)
+    run_digital(cfg, rd, teacher, test_ds)
     info = rd.read_json("results/run-info.json")
     info["wall_seconds_before_report"] = time.perf_counter() - t_start
     rd.write_json("results/run-info.json", info)

@@ -13,6 +13,7 @@ from typing import Any
 
 from semdistill.experiments.checks import Check, check_lines
 from semdistill.experiments.ltsc.config import LTSCConfig
+from semdistill.experiments.ltsc.digital import report_digital
 from semdistill.experiments.registry import load_config
 from semdistill.experiments.report import MarkdownReport
 from semdistill.experiments.rundir import RunDir
@@ -170,6 +171,7 @@ def _teacher_and_store(md: MarkdownReport, info: dict[str, Any]) -> None:
         f"{s['samples']} samples, built in {s['seconds']:.1f} s",
         f"store size: {s['bytes_per_sample']:.1f} bytes/sample on disk "
         f"({s['payload_bytes_per_sample']} payload bytes/sample)",
+        *(f"{split} data: {text}" for split, text in info.get("data", {}).items() if text),
     ])
 
 
@@ -239,6 +241,7 @@ def write_report(cfg: LTSCConfig, rd: RunDir, checks: list[Check]) -> Path:
     md.section("Accuracy vs training fraction")
     md.table(fr.records, floatfmt=".3f")
     md.image("plots/accuracy-vs-fraction.png", "accuracy vs fraction")
+    report_digital(md, rd, acc)
     cx = rd.results / "complexity.json"
     if cx.is_file():
         _complexity(md, cx)
