@@ -46,6 +46,11 @@ AXIS_LABELS = {
     "consistency": "consistency (cosine)",
     "bytes": "bytes per image",
     "seconds": "wall time [s]",
+    "acc_shape": "shape accuracy",
+    "acc_color": "color accuracy",
+    "acc_style": "style accuracy",
+    "acc_size": "size accuracy",
+    "acc_background": "background accuracy",
 }
 
 
@@ -64,12 +69,12 @@ METHOD_STYLES: dict[str, Style] = {
     "chance": Style("chance", "#7f7f7f"),
     "store": Style("knowledge store build (once)", "#bcbd22"),
     "digital": Style("digital (JPEG/WebP + 5G LDPC + QAM)", "#8c564b"),
-    "jpeg": Style("JPEG (edge image)", "#8c564b"),
+    "jpeg": Style("JPEG (edge image)", "#ff7f0e"),
     # LTSC
-    "prestored": Style("pre-stored KD", "#0072B2"),
-    "prestored-nonadaptive": Style("pre-stored KD, non-adaptive", "#56B4E9"),
-    "online": Style("online KD", "#E69F00"),
-    "scratch": Style("from scratch (no teacher)", "#CC79A7"),
+    "prestored": Style("pre-stored KD", "#0072b2"),
+    "prestored-nonadaptive": Style("pre-stored KD, non-adaptive", "#56b4e9"),
+    "online": Style("online KD", "#e69f00"),
+    "scratch": Style("from scratch (no teacher)", "#cc79a7"),
     # DeKA-g transmission alignment
     "base": Style("base codec (no alignment)", "#7f7f7f"),
     "shared_lora": Style("shared LoRA", "#1f77b4"),
@@ -78,13 +83,13 @@ METHOD_STYLES: dict[str, Style] = {
     "full_ft": Style("full fine-tuning", "#9467bd"),
     # MAKD generation alignment
     "none": Style("no alignment", "#7f7f7f"),
-    "metaword": Style("metaword only", "#E69F00"),
+    "metaword": Style("metaword only", "#e69f00"),
     "lora": Style("LoRA only", "#1f77b4"),
-    "makd": Style("MAKD (LoRA + metaword)", "#d62728"),
+    "makd": Style("MAKD", "#d62728"),
 }
 
 #: colours for keys without a style (chosen by a stable hash of the key).
-_SPARE = ("#17becf", "#ff7f0e", "#e377c2", "#aec7e8", "#98df8a", "#ffbb78")
+_SPARE = ("#17becf", "#e377c2", "#aec7e8", "#98df8a", "#ffbb78")
 #: variant suffixes of a method key: ``-s<seed>`` (extra seed), ``-f<fraction>``, ``-<tag>``.
 _VARIANT = re.compile(r"^(?P<base>.+?)-(?:s(?P<seed>\d+)|f(?P<frac>[0-9.e-]+)|(?P<tag>\w+))$")
 
@@ -176,7 +181,7 @@ def _group_label(group_by: Sequence[str], key: tuple[Any, ...]) -> tuple[str, st
     if method is None:
         return rest, None
     st = style(method)
-    return (f"{st.name} ({rest})" if rest else st.name), st.color
+    return (f"{st.name}, {rest}" if rest else st.name), st.color
 
 
 def draw_metric(ax: Any, results: Results | Sequence[Results], x: str, y: str, *,

@@ -41,8 +41,7 @@ def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
                                                    "prestored-nonadaptive"}
     assert all(0 < r["energy"] <= 1 + 1e-5 for r in acc.records)  # Es ≤ 1 (power: max)
     assert "Transmitted energy per symbol Es" in report
-    for png in ("accuracy-vs-snr-awgn", "accuracy-vs-snr-rayleigh", "accuracy-vs-fraction",
-                "distill-time"):
+    for png in ("accuracy-vs-snr", "accuracy-vs-fraction", "distill-time"):
         assert (run / "plots" / f"{png}.png").stat().st_size > 1000
     info = json.loads((run / "results" / "run-info.json").read_text())
     assert info["teacher"]["pretrained_now"] is True  # empty cache: the teacher was pre-trained
@@ -56,6 +55,23 @@ def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
     assert main(["run", "--resume", str(run)]) == 0
     timings = json.loads((run / "results" / "run-info.json").read_text())["timings"]
     assert all(t["skipped"] for t in timings.values())
+
+
+def test_report_after_eval_sorts_snr_columns_and_rebuilds_every_plot(tmp_path, monkeypatch):
+    run = _tiny_run(tmp_path, monkeypatch, "runs.online=false", "runs.scratch=false",
+                    "runs.non_adaptive=false", "runs.fractions=[]")
+    assert main(["eval", str(run), "--snr", "10,-5,5", "--channel", "awgn"]) == 0
+    report = (run / "report.md").read_text()
+    assert "**AWGN** (top-1 accuracy" in report and "**Rayleigh fading** (top-1" in report
+    assert "| method | -5 dB | 5 dB | 10 dB |" in report  # numeric order, not eval order
+    assert "| pre-stored KD | " in report and "| prestored |" not in report
+    assert "## Readings this run used" in report and "`store.k` = 2" in report
+    assert "Reference lines: teacher" in report
+    for png in (run / "plots").glob("*.png"):
+        png.unlink()
+    assert main(["report", str(run)]) == 0
+    assert {p.name for p in (run / "plots").glob("*.png")} == {
+        "accuracy-vs-snr.png", "accuracy-vs-fraction.png", "distill-time.png"}
 
 
 def test_tampered_store_in_a_run_is_named(tmp_path, monkeypatch, capsys):
