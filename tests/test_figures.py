@@ -93,6 +93,14 @@ def test_error_bars_are_the_95_percent_t_interval_over_seeds():
     segments = bar.lines[2][0].get_segments()
     assert segments[i][0][1] == pytest.approx(lo) and segments[i][1][1] == pytest.approx(hi)
     plt.close(fig)
+    mixed = _seeded(3)
+    mixed.add(method="scratch", channel="awgn", snr_db=0.0, accuracy=0.01)  # one seed only
+    fig = metric_figure(mixed, "snr_db", "accuracy", references={"chance": 0.1})
+    assert fig.axes[0].get_legend().get_texts()[0].get_text() == "pre-stored KD"  # fixed order
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "pre-stored KD", "online KD", display_name("scratch"), display_name("chance")]
+    assert fig.axes[0].get_ylim()[0] == 0.0  # accuracy's error bars stop at 0
+    plt.close(fig)
     one = metric_figure(_seeded(1), "snr_db", "accuracy")  # one seed: plain lines
     assert not [c for c in one.axes[0].containers if isinstance(c, ErrorbarContainer)]
     plt.close(one)

@@ -54,6 +54,11 @@ AXIS_LABELS = {
 }
 
 
+#: metrics with a natural range: y axes (and so error bars) stop at its bounds.
+BOUNDED = {"accuracy": (0.0, 1.0), **{f"acc_{a}": (0.0, 1.0) for a in
+                                       ("shape", "color", "style", "size", "background")}}
+
+
 @dataclass(frozen=True)
 class Style:
     """How a method appears in every figure and table: its display name and its colour."""
@@ -186,13 +191,14 @@ def _group_label(group_by: Sequence[str], key: tuple[Any, ...]) -> tuple[str, st
 
 def draw_metric(ax: Any, results: Results | Sequence[Results], x: str, y: str, *,
                 group_by: Sequence[str] = ("method",), where: Mapping[str, Any] | None = None,
-                references: Mapping[str, float] | None = None) -> set[float]:
+                references: Mapping[str, float] | None = None) -> tuple[set[float], list[str]]:
     """Draw ``y`` against ``x`` into ``ax``, one line per ``group_by`` group (colour and name
     from :func:`style`; further group fields change the line style), with error bars where
     a group has several records at one x, and a dashed line per ``references`` entry (method
-    key → value). Returns the x values drawn."""
+    key → value). Returns (the x values drawn, the legend labels in drawing order)."""
     items = [results] if isinstance(results, Results) else list(results)
     drawn: set[float] = set()
+    labels: list[str] = []
     dashes = ("-", "--", ":", "-.")
     for res in items:
         prefix = f"{res.name}: " if len(items) > 1 else ""
@@ -211,11 +217,13 @@ def draw_metric(ax: Any, results: Results | Sequence[Results], x: str, y: str, *
             else:
                 ax.plot(xs, ys, **kw)
             drawn.update(xs)
+            labels.append(kw["label"])
     for key, value in (references or {}).items():
         st = style(key)
         ax.axhline(value, color=st.color, linestyle="--" if key == "teacher" else ":",
                    linewidth=1.2, label=st.name)
-    return drawn
+        labels.append(st.name)
+    return drawn, labels
 
 
 def _finish_axes(ax: Any, x: str, y: str, logx: bool, logy: bool, title: str | None) -> None:
@@ -256,14 +264,20 @@ def panel_figure(panels: Sequence[Panel], x: str, y: str, *,
     fig, axes = plt.subplots(1, n, figsize=(max(6.0, 1.0 + 3.6 * n), 3.4 + 0.2 * lines),
                              dpi=150, sharey=True, squeeze=False)
     xs_seen: set[float] = set()
+    order: list[str] = []
     for ax, p in zip(axes[0], panels, strict=True):
-        xs_seen |= draw_metric(ax, p.results, x, y, group_by=group_by, where=p.where,
-                               references=references)
+        xs, labels = draw_metric(ax, p.results, x, y, group_by=group_by, where=p.where,
+                                 references=references)
+        xs_seen |= xs
+        order += [lab for lab in labels if lab not in order]
         _finish_axes(ax, x, y if ax is axes[0][0] else "", logx, logy, p.title)
+    if y in BOUNDED and not logy:  # error bars of a bounded metric stop at its bounds
+        lo, hi = axes[0][0].get_ylim()
+        axes[0][0].set_ylim(max(lo, BOUNDED[y][0]), min(hi, BOUNDED[y][1]))
     if data_ticks and xs_seen:
         for ax in axes[0]:
             _data_ticks(ax, sorted(xs_seen))
-    handles, labels = _unique_legend(axes[0])
+    handles, labels = _unique_legend(axes[0], order)
     if handles:
         where = {"loc": "center left", "bbox_to_anchor": (1.0, 0.5)} if n > 1 else {}
         (axes[0][-1] if n > 1 else axes[0][0]).legend(handles, labels, fontsize=7, **where)
@@ -273,12 +287,14 @@ def panel_figure(panels: Sequence[Panel], x: str, y: str, *,
     return fig
 
 
-def _unique_legend(axes: Sequence[Any]) -> tuple[list[Any], list[str]]:
+def _unique_legend(axes: Sequence[Any], order: Sequence[str]) -> tuple[list[Any], list[str]]:
+    """Each label once, in drawing ``order`` (curves by method, then the reference lines)."""
     seen: dict[str, Any] = {}
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(lab, h)
-    return list(seen.values()), list(seen)
+    labels = sorted(seen, key=lambda lab: order.index(lab) if lab in order else len(order))
+    return [seen[lab] for lab in labels], labels
 
 
 def metric_figure(results: Results | Sequence[Results], x: str, y: str, *,

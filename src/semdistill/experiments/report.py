@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,19 +24,18 @@ def pivot(records: Iterable[Mapping[str, Any]], rows: Sequence[str], column: str
           header: Callable[[Any], str] = lambda v: f"{v:g} dB",
           name: Callable[[str, Any], Any] = lambda key, v: v) -> list[dict[str, Any]]:
     """One row per distinct ``rows`` tuple (first-seen order) holding ``value`` at each
-    ``column`` value; columns sorted numerically and named by ``header``. ``name(key, v)``
-    formats each row field (e.g. a method key → its display name)."""
-    cols = sorted({r[column] for r in records if r.get(value) is not None})
-    table: dict[tuple[Any, ...], dict[str, Any]] = {}
+    ``column`` value (the mean when several records share a cell, e.g. seeds); columns sorted
+    numerically and named by ``header``. ``name(key, v)`` formats each row field (e.g. a
+    method key → its display name)."""
+    cells: dict[tuple[Any, ...], dict[Any, list[float]]] = {}
     for r in records:
-        if r.get(value) is None:
-            continue
-        key = tuple(r.get(k) for k in rows)
-        row = table.setdefault(key, {k: name(k, v) for k, v in zip(rows, key, strict=True)})
-        row[header(r[column])] = r[value]
-    heads = [header(c) for c in cols]
-    return [{**{k: row[k] for k in row if k in rows}, **{h: row.get(h) for h in heads}}
-            for row in table.values()]
+        if r.get(value) is not None:
+            key = tuple(r.get(k) for k in rows)
+            cells.setdefault(key, {}).setdefault(r[column], []).append(r[value])
+    cols = sorted({c for row in cells.values() for c in row})
+    return [{**{k: name(k, v) for k, v in zip(rows, key, strict=True)},
+             **{header(c): statistics.fmean(row[c]) if c in row else None for c in cols}}
+            for key, row in cells.items()]
 
 
 def relative_gain(value: float, baseline: float | None) -> float | None:

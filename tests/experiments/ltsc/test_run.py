@@ -109,14 +109,25 @@ def test_extra_seeds_average_the_seed_sensitive_checks(tmp_path, monkeypatch):
     assert sorted((r["method"], r["adaptive"], r["seed"], r["snr_db"]) for r in by_seed) == sorted(
         (m, a, seed, snr) for m, a in (("prestored", True), ("online", True), ("prestored", False))
         for seed in (0, 3) for snr in (0.0, 10.0))
-    snr_methods = {r["method"] for r in Results.load(run / "results" / "accuracy-vs-snr.json").records}
-    assert snr_methods == main_runs  # extra seeds only at the check SNRs
+    acc = Results.load(run / "results" / "accuracy-vs-snr.json").records
+    assert {r["method"] for r in acc} == main_runs  # extra seeds under their main variant's name
+    assert sorted((r["method"], r["seed"], r["channel"], r["snr_db"]) for r in acc) == sorted(
+        (m, seed, ch, snr) for m in main_runs for seed in (0, 3) for ch in ("awgn", "rayleigh")
+        for snr in (0.0, 10.0))
+    same = {(r["method"], r["seed"], r["snr_db"]): r["accuracy"] for r in acc
+            if r["channel"] == "awgn"}
+    assert all(same[(m, seed, snr)] == r["accuracy"] for r in by_seed
+               for m, seed, snr in [(r["method"] if r["adaptive"] else "prestored-nonadaptive",
+                                     r["seed"], r["snr_db"])])  # the same evaluation
 
     def mean(method: str, adaptive: bool, snr: float) -> float:
         return sum(r["accuracy"] for r in by_seed if (r["method"], r["adaptive"], r["snr_db"])
                    == (method, adaptive, snr)) / 2
 
     report = (run / "report.md").read_text()
+    assert "Students of several seeds (0, 3): tables give the mean" in report
+    assert (f"| pre-stored KD | {mean('prestored', True, 0.0):.3f} | "
+            f"{mean('prestored', True, 10.0):.3f} |") in report
     assert (f"prestored {mean('prestored', True, 10.0):.4f} vs online "
             f"{mean('online', True, 10.0):.4f}") in report
     assert (f"adaptive {mean('prestored', True, 0.0):.4f} vs non-adaptive "

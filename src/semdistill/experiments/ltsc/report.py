@@ -36,8 +36,10 @@ def run_config(rd: RunDir) -> LTSCConfig:
 
 
 # ---- checks -----------------------------------------------------------------------------------
-def _acc(res: Results, method: str, channel: str, snr: float) -> float | None:
-    rows = res.select(method=method, channel=channel, snr_db=float(snr))
+def _acc(res: Results, method: str, channel: str, snr: float, seed: int) -> float | None:
+    """The main-seed student's accuracy (records made before ``seed`` was recorded are)."""
+    rows = [r for r in res.select(method=method, channel=channel, snr_db=float(snr))
+            if r.get("seed", seed) == seed]
     return rows[0]["accuracy"] if rows else None
 
 
@@ -66,7 +68,7 @@ def _prestored_vs_online(cfg: LTSCConfig, rd: RunDir, times: dict[str, dict[str,
     (prestored ≥ online − ``max_accuracy_drop``; means over seeds with ``runs.extra_seeds``)."""
     ev, hi = cfg.eval, cfg.eval.check_snr_db
     tp, to = times["prestored"]["seconds"], times["online"]["seconds"]
-    ap, ao = _acc(acc, "prestored", "awgn", hi), _acc(acc, "online", "awgn", hi)
+    ap, ao = (_acc(acc, m, "awgn", hi, cfg.seed) for m in ("prestored", "online"))
     how = f"AWGN, {hi:g} dB"
     per_seed = {m: _seed_accuracies(rd, m, True, hi) for m in ("prestored", "online")}
     if all(per_seed.values()):  # runs.extra_seeds: compare the means over seeds
@@ -89,8 +91,8 @@ def _prestored_vs_online(cfg: LTSCConfig, rd: RunDir, times: dict[str, dict[str,
 def _adaptive_vs_nonadaptive(cfg: LTSCConfig, rd: RunDir, acc: Results) -> list[Check]:
     """Adaptive ≥ non-adaptive prestored student at ``low_snr_db`` (AWGN; means over seeds)."""
     lo = cfg.eval.low_snr_db
-    a_ad = _acc(acc, "prestored", "awgn", lo)
-    a_na = _acc(acc, "prestored-nonadaptive", "awgn", lo)
+    a_ad = _acc(acc, "prestored", "awgn", lo, cfg.seed)
+    a_na = _acc(acc, "prestored-nonadaptive", "awgn", lo, cfg.seed)
     per_seed = {"adaptive": _seed_accuracies(rd, "prestored", True, lo),
                 "non-adaptive": _seed_accuracies(rd, "prestored", False, lo)}
     how = ""
@@ -214,6 +216,10 @@ def _complexity(md: MarkdownReport, cx: Path) -> None:
 
 def _accuracy_tables(md: MarkdownReport, acc: Results) -> None:
     """One accuracy table per channel (SNR columns in increasing order), then the energy."""
+    seeds = sorted({r["seed"] for r in acc.records if "seed" in r})
+    if len(seeds) > 1:
+        md.text(f"Students of several seeds ({', '.join(map(str, seeds))}): tables give the mean "
+                "over the seeds a cell has, plots the mean with a 95% t-interval.")
     for ch in channels_of(acc):
         md.text(f"**{channel_name(ch)}** (top-1 accuracy; {acc.meta.get('repeats', 1)} channel "
                 f"realization(s) per test image):")
