@@ -40,7 +40,7 @@ from semdistill.data.views import view_seeds
 from semdistill.distill import DistillJob, distill
 from semdistill.distill.codec import random_conditions, train_codec
 from semdistill.distill.trainers import batch_views, student_terms, training_snr
-from semdistill.engine import batch_indices
+from semdistill.engine import Trainer, batch_indices
 from semdistill.engine.loop import lr_lambda
 from semdistill.experiments.ltsc import aug_seed, augment_of, build_student
 from semdistill.experiments.registry import load_config_file
@@ -59,6 +59,16 @@ def median_ms(fn: Callable[[], Any], reps: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
+
+
+def paired(rnd: int, trainer: Callable[[], float], bare: Callable[[], float]
+           ) -> tuple[float, float]:
+    """(trainer ms, bare ms) of one round, the Trainer first in even rounds and second in odd
+    ones, so that warm caches and allocator state favour neither side on average."""
+    if rnd % 2:
+        b = bare()
+        return trainer(), b
+    return trainer(), bare()
 
 
 def bare_loop(model: nn.Module, train: TrainConfig, batches: list[Any],
@@ -113,7 +123,9 @@ def ltsc_parts(method: str, ds: Any, augment: Any, seed: int, store: KnowledgeSt
     images, _ = ds.render_indices(ids)
     parts = {"data (render)": median_ms(lambda: ds.render_indices(ids), reps),
              "augmentation": median_ms(lambda: augment(images, view_seeds(seed, ids, views)),
-                                       reps)}
+                                       reps),
+             "of which the draw": median_ms(lambda: augment.params(view_seeds(seed, ids, views)),
+                                            reps)}
     if method == "prestored":
         parts["store read"] = median_ms(lambda: store.soft_labels(ids, views), reps)
     with torch.no_grad():
@@ -174,14 +186,20 @@ def ltsc_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                                  checkpoint_dir=tmp / f"{method}-{cache}-{rnd}",
                                  augment=augment, aug_seed=seed, views=cfg.store.views,
                                  seed=cfg.seed, tag=method)
-                summary = distill(method, job, {"prestored": store, "online": teacher}.get(method))
-                batches = [batch_at(ds, s, method) for s in range(args.steps)]
-                bare = bare_loop(copy.deepcopy(init), train, batches,
-                                 lambda m, b, method=method: loss_fn(m, b, method))
+                bare_ds = cfg.data.build("train")  # the bare side's batches: another world
+                batches = [batch_at(bare_ds, s, method) for s in range(args.steps)]
+                knowledge = {"prestored": store, "online": teacher}.get(method)
                 row = rows.setdefault((method, cache), {
                     "trainer": method, "cache": "on" if cache else "off", "batch": bs,
                     "trainer_ms": [], "bare_ms": []})
-                row["trainer_ms"].append(summary.seconds / args.steps * 1000)
+                trainer_ms, bare = paired(
+                    rnd,
+                    lambda job=job, method=method, knowledge=knowledge: distill(
+                        method, job, knowledge).seconds / args.steps * 1000,
+                    lambda init=init, batches=batches, method=method: bare_loop(
+                        copy.deepcopy(init), train, batches,
+                        lambda m, b: loss_fn(m, b, method)))
+                row["trainer_ms"].append(trainer_ms)
                 row["bare_ms"].append(bare)
                 if rnd == 0 and cache:
                     row["parts"] = ltsc_parts(method, ds, augment, seed, store, teacher, link,
@@ -224,11 +242,14 @@ def codec_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
 
     trainer_ms, bare_ms = [], []
     for rnd in range(args.rounds):
-        model = copy.deepcopy(init)
-        info = train_codec(model, latents, train, tmp / f"codec-{rnd}", "codec", cfg.seed,
-                           cfg.codec, condition, "bench")
-        trainer_ms.append(info["seconds"] / args.steps * 1000)
-        bare_ms.append(bare_loop(copy.deepcopy(init), train, batches, loss_fn))
+        t, b = paired(
+            rnd,
+            lambda rnd=rnd: train_codec(copy.deepcopy(init), latents, train, tmp / f"codec-{rnd}",
+                                        "codec", cfg.seed, cfg.codec, condition,
+                                        "bench")["seconds"] / args.steps * 1000,
+            lambda: bare_loop(copy.deepcopy(init), train, batches, loss_fn))
+        trainer_ms.append(t)
+        bare_ms.append(b)
     z, r, s = batches[0]
     with torch.no_grad():
         sym, mask = init.encode(z, r)
@@ -241,6 +262,86 @@ def codec_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
              "parts": parts, "batch": train.batch_size}]
 
 
+# ---- MAKD stages -----------------------------------------------------------------------------
+def makd_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+    """MAKD stage A (metaword, UNet frozen) and stage B (LoRA on the UNet) on the shipped edge:
+    the stage's Trainer against a bare loop, over one subject's teacher latents and prompts."""
+    from semdistill.data.world.samples import subject_prompts
+    from semdistill.generative.deliverable import ADAPTER, lora_config
+    from semdistill.generative.diffusion import eps_loss
+    from semdistill.generative.edge import load_default_edge
+    from semdistill.generative.makd import MAKDConfig, _train_cfg
+    from semdistill.generative.metaword import MetawordTextEncoder, add_metaword
+
+    cfg = MAKDConfig()
+    edge = load_default_edge()
+    n = 32
+    images = torch.rand(n, 3, edge.image_size, edge.image_size,
+                        generator=torch.Generator().manual_seed(0))
+    z0 = edge.encode_images(images).cpu()
+    prompts = [f"{p} {cfg.token}" for p in subject_prompts({"shape": "star", "color": "red"}, n,
+                                                           "train", 0, edge.image_size)]
+    for m in (edge.unet, edge.text_encoder, edge.vae):
+        m.requires_grad_(False)
+    mw = MetawordTextEncoder(edge.text_encoder, add_metaword(edge.tokenizer, edge.text_encoder,
+                                                             cfg.token, "star"))
+    ids = edge.tokenize(prompts).cpu()
+    vector_init = mw.vector.detach().clone()
+
+    def batch_at(step: int) -> dict[str, torch.Tensor]:
+        idx = batch_indices(step, n, cfg.batch_size, 0)
+        return {"z": z0[idx], "ids": ids[idx]}
+
+    def loss(mods: dict[str, nn.Module], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"loss": eps_loss(mods["unet"], mods["metaword"](b["ids"]), b["z"], edge.scheduler)}
+
+    batches = [batch_at(s) for s in range(args.steps)]
+
+    def bare_loss(m: nn.Module, b: dict[str, torch.Tensor]) -> torch.Tensor:
+        return loss(dict(m.items()), b)["loss"]
+
+    def stage_row(stage: str, lr: float, lora: bool) -> dict[str, Any]:
+        train = _train_cfg(args.steps, lr, cfg, args.steps)
+        if lora:
+            edge.unet.add_adapter(lora_config(cfg.rank, cfg.alpha, cfg.targets),
+                                  adapter_name=ADAPTER)
+        mw.vector.requires_grad_(not lora)
+        mods = {"unet": edge.unet, "metaword": mw}
+        start = {k: v.detach().clone() for k, v in edge.unet.state_dict().items()}
+
+        def reset() -> None:
+            edge.unet.load_state_dict(start)
+            mw.vector.data.copy_(vector_init)
+
+        def with_trainer(rnd: int) -> float:
+            reset()
+            summary = Trainer(mods, train, tmp / f"makd-{lora}-{rnd}", tag=stage).fit(
+                batch_at, loss)
+            return summary.seconds / args.steps * 1000
+
+        def bare() -> float:
+            reset()
+            return bare_loop(nn.ModuleDict(mods), train, batches, bare_loss)
+
+        row = {"trainer": stage, "cache": "-", "batch": cfg.batch_size, "trainer_ms": [],
+               "bare_ms": []}
+        for rnd in range(args.rounds):
+            t, b = paired(rnd, lambda: with_trainer(rnd), bare)  # noqa: B023 (called at once)
+            row["trainer_ms"].append(t)
+            row["bare_ms"].append(b)
+        row["parts"] = {"data (gather)": median_ms(lambda: batch_at(0), args.reps)} | step_parts(
+            nn.ModuleDict(mods), batches[0], bare_loss, train, args.reps)
+        return row
+
+    rows = [stage_row("makd stage A (metaword)", cfg.metaword_lr, lora=False),
+            stage_row("makd stage B (LoRA)", cfg.lora_lr, lora=True)]
+    return rows
+
+
+SUITES: dict[str, Callable[[argparse.Namespace, Path], list[dict[str, Any]]]] = {
+    "ltsc": ltsc_rows, "codec": codec_rows, "makd": makd_rows}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=40, help="steps per trainer (each side)")
@@ -248,10 +349,12 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=15, help="repeats per breakdown part")
     ap.add_argument("--rounds", type=int, default=3, help="independent repeats of each ratio")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--trainers", nargs="+", choices=sorted(SUITES), default=list(SUITES),
+                    help="which trainers to time (default: all)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        rows = ltsc_rows(args, Path(tmp)) + codec_rows(args, Path(tmp))
+        rows = [row for name in args.trainers for row in SUITES[name](args, Path(tmp))]
     print(f"machine: {platform.processor() or platform.machine()}, {args.threads} threads, "
           f"torch {torch.__version__}; {args.steps} steps per side, {args.rounds} rounds "
           "(cache off and on side by side in each round)\n")

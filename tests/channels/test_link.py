@@ -184,3 +184,37 @@ def test_csi_error_variance_and_block_count_are_checked():
     for bad in (2.7, True, 0):
         with pytest.raises(ValueError, match="num_blocks must be an integer"):
             RayleighBlock(bad)
+
+
+@pytest.mark.parametrize("equalizer", ["mmse", "zf"])
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_unit_gain_fast_path_equals_the_general_equalizer(equalizer, dtype, monkeypatch):
+    """AWGN with perfect CSI skips the CSI and per-symbol equalizer work: same values as the
+    general equalizer at h = 1, per-sample SNRs, gradients included."""
+    import semdistill.channels.link as link_module
+
+    def no_csi(*args, **kwargs):
+        raise AssertionError("the unit-gain path draws no CSI")
+
+    monkeypatch.setattr(link_module, "estimate_csi", no_csi)
+    gen = torch.Generator().manual_seed(3)
+    z = torch.randn(6, 40, dtype=dtype, generator=gen).requires_grad_()
+    snr = torch.tensor([-5.0, 0.0, 3.0, 10.0, 20.0, math.inf])
+    link = Link("awgn", equalizer=equalizer)
+    out = link(z, snr, generator=torch.Generator().manual_seed(9))
+    general = get_equalizer(equalizer)(out.y, out.h, out.noise_var)
+    assert torch.equal(out.z_hat, general)
+    assert out.z_hat.dtype == dtype and torch.equal(out.h_hat, out.h)
+    (g_fast,) = torch.autograd.grad(out.z_hat.abs().square().sum(), z)
+    again = link(z, snr, generator=torch.Generator().manual_seed(9))
+    slow = get_equalizer(equalizer)(again.y, again.h, again.noise_var)
+    (g_slow,) = torch.autograd.grad(slow.abs().square().sum(), z)
+    torch.testing.assert_close(g_fast, g_slow, rtol=1e-6, atol=0)
+
+
+def test_unit_gain_fast_path_is_not_taken_with_a_csi_error():
+    link = Link("awgn", csi_error_var=0.1)
+    out = link(torch.ones(2, 64, dtype=torch.complex64), 10.0,
+               generator=torch.Generator().manual_seed(0))
+    assert not torch.equal(out.h_hat, out.h)
+    assert AWGN.unit_gain and not RayleighBlock.unit_gain

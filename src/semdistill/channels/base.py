@@ -59,7 +59,13 @@ class Channel(nn.Module, ABC):
     ``N0 = 10^(-snr_db/10)`` per complex symbol, i.e. it assumes Es = 1: normalize the power of
     ``x`` first (:func:`~semdistill.channels.power_normalize`, which :class:`Link` does).
     ``snr_db = inf`` gives a noise-free channel.
+
+    ``unit_gain`` is true for a channel whose gain is identically 1 (``sample_gains`` always
+    returns None): a :class:`~semdistill.channels.Link` then skips CSI and per-symbol
+    equalization work with identical outputs.
     """
+
+    unit_gain: bool = False
 
     @abstractmethod
     def sample_gains(

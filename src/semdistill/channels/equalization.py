@@ -14,6 +14,9 @@ ZF_EPS = 1e-12
 
 Equalizer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 EQUALIZERS: Registry[Equalizer] = Registry("equalizer")
+#: the same equalizers where h = 1 and the CSI is perfect: ``(y (B, K), noise_var (B,)) -> (B, K)``.
+UnitGainEqualizer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+UNIT_GAIN_EQUALIZERS: Registry[UnitGainEqualizer] = Registry("unit-gain equalizer")
 
 
 def estimate_csi(
@@ -81,6 +84,18 @@ def _zf(y: torch.Tensor, h_hat: torch.Tensor, noise_var: torch.Tensor) -> torch.
 EQUALIZERS.register("mmse", mmse_equalize)
 
 
+@UNIT_GAIN_EQUALIZERS.register("zf")
+def _zf_unit_gain(y: torch.Tensor, noise_var: torch.Tensor) -> torch.Tensor:
+    return y
+
+
+@UNIT_GAIN_EQUALIZERS.register("mmse")
+def _mmse_unit_gain(y: torch.Tensor, noise_var: torch.Tensor) -> torch.Tensor:
+    # conj(1) y / (1 + N0), as one real scale per sample: the values of mmse_equalize at h = 1
+    scale = (noise_var.to(y.real.dtype) + 1.0).reciprocal()
+    return torch.view_as_complex(torch.view_as_real(y) * scale.reshape(-1, 1, 1))
+
+
 def get_equalizer(name: str) -> Equalizer:
     """``"zf"`` or ``"mmse"`` → a function ``(y (B,K), h_hat (B,K), noise_var (B,)) -> (B,K)``.
 
@@ -90,3 +105,11 @@ def get_equalizer(name: str) -> Equalizer:
     if name not in EQUALIZERS:
         raise ValueError(f"unknown equalizer {name!r}; valid: {', '.join(EQUALIZERS.names())}")
     return EQUALIZERS.get(name)
+
+
+def get_unit_gain_equalizer(name: str) -> UnitGainEqualizer:
+    """The form of equalizer ``name`` for a unit-gain channel with perfect CSI (``h = h_hat = 1``):
+    ``(y (B, K), noise_var (B,)) -> (B, K)``, equal in value to ``get_equalizer(name)(y, 1, N0)``
+    with no per-symbol CSI arithmetic (ZF is the identity, MMSE one real scale per sample)."""
+    get_equalizer(name)  # the same error for an unknown name
+    return UNIT_GAIN_EQUALIZERS.get(name)

@@ -13,6 +13,8 @@ from semdistill.channels.correlation import BlockCorrelation, make_correlation
 class AWGN(Channel):
     """Additive white Gaussian noise: ``y = x + n``, ``n ~ CN(0, N0)``, ``h = 1``."""
 
+    unit_gain = True
+
     def sample_gains(
         self,
         batch: int,

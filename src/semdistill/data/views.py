@@ -76,18 +76,28 @@ class SeededAugment:
         return out
 
     def __call__(self, images: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` in [0, 1] and ``(B,)`` int seeds → augmented ``(B, 3, H, W)``."""
-        b, _, h, w = images.shape
+        """``(B, 3, H, W)`` in [0, 1] and ``(B,)`` int seeds → augmented ``(B, 3, H, W)``.
+
+        With padding, the crop and the flip are one ``gather`` of pixel indices (a flipped
+        sample reads its crop's columns in reverse), done in (B, H, W, C) order so the
+        per-sample mean of the jitter reduces in the same order as it always has: the output
+        is bit-identical to cropping, then flipping, then jittering.
+        """
+        b, c, h, w = images.shape
         p = self.params(seeds.cpu()).to(images.device)
         x = images
         if self.pad > 0:
             x = F.pad(x, (self.pad,) * 4, mode="reflect")
-            dy, dx = p[:, 0].long(), p[:, 1].long()
-            rows = (dy[:, None] + torch.arange(h, device=x.device)[None])  # (B, H)
-            cols = (dx[:, None] + torch.arange(w, device=x.device)[None])  # (B, W)
-            bi = torch.arange(b, device=x.device)[:, None, None]
-            x = x.permute(0, 2, 3, 1)[bi, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
-        if self.flip:
+            hp, wp = x.shape[-2:]
+            rows = p[:, 0].long()[:, None] + torch.arange(h, device=x.device)[None]  # (B, H)
+            cols = p[:, 1].long()[:, None] + torch.arange(w, device=x.device)[None]  # (B, W)
+            if self.flip:
+                cols = torch.where(p[:, 2].bool()[:, None], cols.flip(-1), cols)
+            pixels = (rows[:, :, None] * wp + cols[:, None, :]).reshape(b, h * w, 1)
+            x = torch.gather(x.permute(0, 2, 3, 1).reshape(b, hp * wp, c), 1,
+                             pixels.expand(b, h * w, c))
+            x = x.reshape(b, h, w, c).permute(0, 3, 1, 2)
+        elif self.flip:
             x = torch.where(p[:, 2].bool()[:, None, None, None], x.flip(-1), x)
         if self.jitter > 0:
             bright = p[:, 3].to(x.dtype)[:, None, None, None]
