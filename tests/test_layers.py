@@ -16,6 +16,8 @@ SRC = ROOT / "src"
 TESTS = ROOT / "tests"
 GROUND = ("semdistill.channels", "semdistill.data", "semdistill.metrics")
 UPPER = ("semdistill.experiments", "semdistill.generative", "semdistill.cli")
+#: packages on the "models and training" floor checked here: above GROUND, below UPPER
+MODELS = ("semdistill.digital",)
 
 
 def _modules() -> dict[str, Path]:
@@ -115,6 +117,19 @@ def test_ground_floors_import_nothing_from_the_upper_floors(ground):
               if m == ground or m.startswith(ground + ".")
               for t in targets if any(t == u or t.startswith(u + ".") for u in UPPER)]
     assert upward == []
+
+
+def _imports_from(floor: tuple[str, ...], targets: tuple[str, ...]) -> list[tuple[str, str]]:
+    def within(name: str, pkgs: tuple[str, ...]) -> bool:
+        return any(name == p or name.startswith(p + ".") for p in pkgs)
+
+    return [(m, t) for m, ts in import_graph().items() if within(m, floor)
+            for t in ts if within(t, targets)]
+
+
+def test_the_models_floor_sits_between_ground_and_upper():
+    assert _imports_from(MODELS, UPPER) == []
+    assert _imports_from(GROUND, MODELS) == []
 
 
 def test_no_source_file_is_over_400_lines():

@@ -12,16 +12,19 @@ from semdistill.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*/*.yaml"))
 
+#: the digital baseline kept on, one modulation, two images, two BP iterations
+DIGITAL = ["images=2", "iterations=2", "budgets=[1, 4]", "modulations=[16qam]"]
 #: overrides that keep each system's stages but make them seconds long
 SMOKE = {
     "ltsc": ["train.steps=2", "train.batch_size=16", "data.train_size=64", "data.test_size=32",
              "store.chunk_size=32", "store.batch_size=32", "runs.fractions=[0.5]",
              "eval.snr_db=[0, 10]", "eval.batch_size=32", "eval.repeats=1",
-             "eval.latency_repeats=1"],
+             "eval.latency_repeats=1", *[f"eval.digital.{o}" for o in DIGITAL]],
     "dekag": ["base_train.steps=2", "adapt_train.steps=2", "base_train.batch_size=4",
               "adapt_train.batch_size=4", "data.base_prompts=4", "data.train_prompts=4",
               "data.test_prompts=2", "alignment.steps=2", "alignment.teacher_images=2",
-              "edge.steps=2", "eval.snr_db=[0.0]", "eval.batch_size=4", "eval.grid_images=2"],
+              "edge.steps=2", "eval.snr_db=[0.0]", "eval.batch_size=4", "eval.grid_images=2",
+              *[f"eval.digital.{o}" for o in DIGITAL]],
     "makd": ["budgets=[2]", "teacher_images=2", "eval_prompts=2", "edge.steps=2",
              "grid_images=2", "subjects=[{shape: triangle, color: red}]"],
 }

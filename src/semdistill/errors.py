@@ -3,3 +3,8 @@
 
 class UserError(Exception):
     """Base for errors caused by input the user can fix (config, files, weights, data)."""
+
+
+class MissingDependency(UserError, ImportError):
+    """An optional extra that a feature needs is not installed (the message names the
+    ``pip install`` line)."""

@@ -74,6 +74,8 @@ METHOD_STYLES: dict[str, Style] = {
     "chance": Style("chance", "#7f7f7f"),
     "store": Style("knowledge store build (once)", "#bcbd22"),
     "digital": Style("digital (JPEG/WebP + 5G LDPC + QAM)", "#8c564b"),
+    "digital-envelope": Style("digital, best configuration (JPEG/WebP + 5G LDPC + QAM)",
+                              "#8c564b"),
     "jpeg": Style("JPEG (edge image)", "#ff7f0e"),
     # LTSC
     "prestored": Style("pre-stored KD", "#0072b2"),

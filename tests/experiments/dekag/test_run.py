@@ -79,6 +79,16 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tiny_run):
     assert "| edge image, PNG |" in report and "| lossless |" in report and "| 100 |" not in report
     assert "{'" not in report  # no raw Python dicts
     assert report.index("## Readings this run used") < report.index("## Appendix")
+    # the digital baseline (eval.digital in tiny.yaml): budgets read from the codec's rates
+    dig = Results.load(run / "results" / "digital.json")
+    assert dig.meta["native_budgets"] == [4, 16] and dig.meta["budgets"] == [4, 16, 256, 1024]
+    env = dig.select(method="digital-envelope")
+    assert len(env) == 4 * 2 and {r["status"] for r in env if r["budget"] <= 16} == {
+        "no configuration fits"}
+    assert all({"psnr", "ssim", "consistency", "failure_rate"} <= set(r)
+               for r in dig.records if r.get("status") != "no configuration fits")
+    assert "Digital baseline" in report and "| CALA psnr |" in report
+    assert "digital-psnr-vs-budget-rayleigh_block.png" in pngs
     # the codec-ceiling benchmark runs on this run's config and cached latents
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "codec_ceiling.py"), str(run),
                           "--steps", "2"], capture_output=True, text=True, timeout=300)

@@ -27,6 +27,20 @@ def _tiny_run(tmp_path, monkeypatch, *overrides: str) -> Path:
     return tmp_path / "runs" / "t"
 
 
+def _digital_baseline_is_reported(run: Path, report: str) -> None:
+    """eval.digital (on in tiny.yaml): an envelope record per (channel, budget, SNR); at the
+    student's own 64 symbols no configuration fits, and the report says so."""
+    dig = Results.load(run / "results" / "digital.json")
+    env = dig.select(method="digital-envelope")
+    assert dig.meta["native_budgets"] == [64] and dig.meta["budgets"] == [64, 1024]
+    assert {(r["channel"], r["budget"], r["snr_db"]) for r in env} == {
+        (c, b, s) for c in ("awgn", "rayleigh") for b in (64, 1024) for s in (0.0, 10.0)}
+    assert {r["status"] for r in env if r["budget"] == 64} == {"no configuration fits"}
+    assert all(0 <= r["failure_rate"] <= 1 and "accuracy" in r for r in env if r["budget"] == 1024)
+    assert "Digital baseline" in report and "**no configuration fits**" in report
+    assert (run / "plots" / "digital-accuracy-vs-snr_db-awgn.png").stat().st_size > 1000
+
+
 @pytest.mark.slow
 def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
     run = _tiny_run(tmp_path, monkeypatch)
@@ -43,6 +57,7 @@ def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
     assert "Transmitted energy per symbol Es" in report
     for png in ("accuracy-vs-snr", "accuracy-vs-fraction", "distill-time"):
         assert (run / "plots" / f"{png}.png").stat().st_size > 1000
+    _digital_baseline_is_reported(run, report)
     info = json.loads((run / "results" / "run-info.json").read_text())
     assert info["teacher"]["pretrained_now"] is True  # empty cache: the teacher was pre-trained
     assert (tmp_path / "cache" / "teachers").is_dir()
@@ -70,8 +85,8 @@ def test_report_after_eval_sorts_snr_columns_and_rebuilds_every_plot(tmp_path, m
     for png in (run / "plots").glob("*.png"):
         png.unlink()
     assert main(["report", str(run)]) == 0
-    assert {p.name for p in (run / "plots").glob("*.png")} == {
-        "accuracy-vs-snr.png", "accuracy-vs-fraction.png", "distill-time.png"}
+    assert {"accuracy-vs-snr.png", "accuracy-vs-fraction.png", "distill-time.png",
+            "digital-accuracy-vs-snr_db-awgn.png"} <= {p.name for p in (run / "plots").glob("*.png")}
 
 
 def test_tampered_store_in_a_run_is_named(tmp_path, monkeypatch, capsys):

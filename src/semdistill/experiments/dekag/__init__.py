@@ -38,6 +38,7 @@ from semdistill.experiments.dekag.config import (
     EvalSpec,
 )
 from semdistill.experiments.dekag.data import build_datasets, require_datasets
+from semdistill.experiments.dekag.digital import run_digital
 from semdistill.experiments.dekag.evaluate import (
     evaluate_models,
     grid_meta,
@@ -83,6 +84,7 @@ def run(cfg: DekagConfig, run_dir: RunDir) -> dict[str, Any]:
     grid.meta["seconds"] = time.perf_counter() - t0
     grid.save(run_dir.results / "dekag-grid.json")
     refs.save(run_dir.results / "dekag-bytes.json")
+    run_digital(cfg, run_dir, models["base"], data)
     build_report(run_dir)
     avg = {m: round(mean_of(grid.select(method=m), "psnr"), 3) for m in models}
     summary: dict[str, Any] = {f"psnr[{m}]": v for m, v in avg.items()}

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from semdistill.config import SNRdB, StrictModel, TrainConfig
+from semdistill.digital.config import DigitalConfig
 from semdistill.experiments.registry import ExperimentConfig
 from semdistill.figures import display_name
 from semdistill.generative.edge import EdgeSpec
@@ -65,6 +66,8 @@ class EvalSpec(StrictModel):
         description="JPEG qualities of the edge image's rate-consistency curve (q75 always)")
     min_gain_db: float = 6.5
     max_fraction: float = 0.05
+    digital: DigitalConfig = Field(default_factory=DigitalConfig,
+                                   description="the digital baseline (docs/digital.md)")
 
 
 class DekagConfig(ExperimentConfig):

@@ -21,6 +21,7 @@ from semdistill.experiments.dekag.bytes import (
     consistency_vs_bytes_figure,
 )
 from semdistill.experiments.dekag.config import METHOD_LABELS, DekagConfig, EvalSpec
+from semdistill.experiments.dekag.digital import report_digital
 from semdistill.experiments.dekag.evaluate import Evaluation
 from semdistill.experiments.readings import readings_section
 from semdistill.experiments.registry import load_config
@@ -275,6 +276,7 @@ def build_report(run_dir: RunDir) -> Path:
     rep.section("Bytes per image vs PNG / JPEG")
     _images(rep, [p for p in drawn[""] if "consistency-vs-bytes" in p])
     rep.table(_bytes_table(grid, refs))
+    report_digital(rep, run_dir, grid)
     rep.section("Samples")
     _images(rep, meta.get("grids", []))
     if meta.get("merge_check"):

@@ -43,6 +43,7 @@ from semdistill.experiments.ltsc.data import (
     store_path,
     teacher_accuracy,
 )
+from semdistill.experiments.ltsc.digital import run_digital
 from semdistill.experiments.ltsc.evaluate import evaluate_students, measure_complexity
 from semdistill.experiments.ltsc.report import (
     build_report,
@@ -83,6 +84,7 @@ def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     save_timing_results(rd, timings)
     evaluate_students(cfg, rd, snr_db=cfg.eval.snr_db)
     measure_complexity(cfg, rd, teacher, train_ds.num_classes)
+    run_digital(cfg, rd, teacher, test_ds)
     info = rd.read_json("results/run-info.json")
     info["wall_seconds_before_report"] = time.perf_counter() - t_start
     rd.write_json("results/run-info.json", info)

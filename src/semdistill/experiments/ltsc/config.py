@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from semdistill.channels.config import ChannelConfig
 from semdistill.config import SNRdB, SNRRange, StrictModel, TrainConfig
 from semdistill.data import DatasetSpec
+from semdistill.digital.config import DigitalConfig
 from semdistill.distill import LossConfig
 from semdistill.experiments.registry import ExperimentConfig
 from semdistill.models.student import StudentConfig
@@ -93,6 +94,8 @@ class EvalSection(StrictModel):
         0.01, ge=0, le=1,
         description="check: prestored accuracy at check_snr_db may be at most this far below "
                     "online (accuracy in [0, 1])")
+    digital: DigitalConfig = Field(default_factory=DigitalConfig,
+                                   description="the digital baseline (docs/digital.md)")
 
 
 def _default_train() -> TrainConfig:

@@ -14,6 +14,7 @@ from typing import Any
 from semdistill.channels.config import channel_name
 from semdistill.experiments.checks import Check, check_lines
 from semdistill.experiments.ltsc.config import LTSCConfig
+from semdistill.experiments.ltsc.digital import report_digital
 from semdistill.experiments.readings import readings_section
 from semdistill.experiments.registry import load_config
 from semdistill.experiments.report import MarkdownReport, pivot
@@ -267,6 +268,7 @@ def write_report(cfg: LTSCConfig, rd: RunDir, checks: list[Check]) -> Path:
     md.table(pivot(fr.records, ("method",), "fraction", "accuracy", name=_name,
                    header=lambda f: f"fraction {f:g}"), floatfmt=".3f")
     md.image("plots/accuracy-vs-fraction.png", "accuracy vs fraction")
+    report_digital(md, rd, acc)
     cx = rd.results / "complexity.json"
     if cx.is_file():
         _complexity(md, cx)
