@@ -77,7 +77,8 @@ def cpu_teachers(num_classes: int) -> list[Teacher]:
         return [load_teacher(f"local:{found}")]
     print("(no shapes teacher cached/shipped: timing a random-weight resnet18 at 64 px)",
           file=sys.stderr)
-    return [load_teacher("timm:resnet18", num_classes=num_classes, input_size=64)]
+    return [load_teacher("timm:resnet18", num_classes=num_classes, pretrained=False,
+                         input_size=64)]
 
 
 def gpu_teachers(num_classes: int) -> list[Teacher]:

@@ -77,4 +77,31 @@ def toy() -> ToyImages:
 @pytest.fixture
 def tiny_teacher():
     torch.manual_seed(0)
-    return load_teacher("timm:test_resnet", num_classes=4, input_size=32)
+    return load_teacher("timm:test_resnet", num_classes=4, pretrained=False, input_size=32)
+
+
+# ---- an ImageFolder tree as users have them (the real-data and timm-teacher tests) ----
+def _write_image_tree(root, sizes=None, seed=0):
+    """Random PNGs (and a few JPEGs) of mixed sizes (9-47 px a side) and colour modes (RGB, L,
+    RGBA, P) under ``root/<class>/``, ``sizes[class]`` images per class (default ant 30, bee 20,
+    cat 10); returns ``root``."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    modes = ("RGB", "L", "RGBA", "P")
+    for c, n in (sizes or {"ant": 30, "bee": 20, "cat": 10}).items():
+        (root / c).mkdir(parents=True)
+        for i in range(n):
+            h, w = (int(v) for v in rng.integers(9, 48, 2))
+            img = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+            img = img.convert(modes[i % 4])
+            jpeg = i % 5 == 4 and img.mode in ("RGB", "L")
+            img.save(root / c / (f"{i}.jpg" if jpeg else f"{i}.png"))
+    return root
+
+
+@pytest.fixture
+def image_tree():
+    """``image_tree(root, sizes=None, seed=0)`` writes an ImageFolder tree of random images."""
+    return _write_image_tree

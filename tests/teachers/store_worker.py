@@ -18,7 +18,7 @@ from semdistill.teachers import KnowledgeStore, load_teacher
 def main(out: Path) -> None:
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    teacher = load_teacher("timm:test_resnet", num_classes=4, input_size=32)
+    teacher = load_teacher("timm:test_resnet", num_classes=4, pretrained=False, input_size=32)
     store = KnowledgeStore.build(teacher, ToyImages(size=40), out / "store",
                                  dataset_id={"name": "toy", "split": "train"}, views=2, k=2,
                                  seed=5, chunk_size=8, batch_size=8)

@@ -89,7 +89,7 @@ def test_mismatched_store_is_refused(tiny_teacher, toy, tmp_path):
     with pytest.raises(StoreMismatch, match="dataset"):
         KnowledgeStore.open(tmp_path / "s", dataset_id={"name": "other", "split": "train"})
     torch.manual_seed(1)
-    other = load_teacher("timm:test_resnet", num_classes=4, input_size=32)
+    other = load_teacher("timm:test_resnet", num_classes=4, pretrained=False, input_size=32)
     with pytest.raises(StoreMismatch, match="teacher"):
         _build(other, toy, tmp_path / "s")  # same folder, different teacher: never reused
     with pytest.raises(StoreMismatch, match="teacher fingerprint"):

@@ -1,17 +1,20 @@
 """Data: the embedded shapes world (the offline default) and loaders for real datasets."""
 
+from semdistill.data.imagefolder import load_imagefolder
 from semdistill.data.prompts import load_prompts
 from semdistill.data.real import (
     CaptionedDataset,
+    DatasetInvalid,
     DatasetNotFoundError,
     load_cifar10,
     load_cifar100,
-    load_imagefolder,
     load_stl10,
+    stratified_subset,
 )
 from semdistill.data.registry import DATASETS, get_dataset
 from semdistill.data.spec import DatasetSpec
-from semdistill.data.transforms import build_transform
+from semdistill.data.split import holdout_split, stratified_order
+from semdistill.data.transforms import build_transform, fit_transform
 from semdistill.data.views import IndexedImages, SeededAugment, Subset, as_indexed, view_seeds
 from semdistill.data.world.attributes import (
     BACKGROUNDS,
@@ -41,6 +44,7 @@ __all__ = [
     "SIZES",
     "STYLES",
     "CaptionedDataset",
+    "DatasetInvalid",
     "DatasetNotFoundError",
     "DatasetSpec",
     "IndexedImages",
@@ -56,7 +60,9 @@ __all__ = [
     "build_transform",
     "caption",
     "caption_words",
+    "fit_transform",
     "get_dataset",
+    "holdout_split",
     "load_cifar10",
     "load_cifar100",
     "load_imagefolder",
@@ -66,6 +72,8 @@ __all__ = [
     "parse_caption",
     "render",
     "render_world",
+    "stratified_order",
+    "stratified_subset",
     "subject_prompts",
     "task_classes",
     "view_seeds",

@@ -8,11 +8,12 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
-from semdistill.data.real import load_cifar10, load_cifar100, load_imagefolder, load_stl10
+from semdistill.data.imagefolder import load_imagefolder
+from semdistill.data.real import TORCHVISION_DATASETS, DatasetNotFoundError, load_torchvision
 from semdistill.data.world.dataset import ShapesWorld
 from semdistill.registry import Registry
 
-#: name → factory(*, root, split, download, transform, **kwargs) -> Dataset
+#: name → factory(*, root, split, download, transform, seed, **kwargs) -> Dataset
 DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
 
 
@@ -23,26 +24,34 @@ def _shapes(*, root: str | Path | None = None, split: str = "train", download: b
     return ShapesWorld(split=split, transform=transform, **kwargs)
 
 
-def _real(name: str, load: Callable[..., Dataset]) -> Callable[..., Dataset]:
+def _root(name: str, root: str | Path | None, kwargs: dict[str, Any]) -> str | Path:
+    if kwargs:
+        raise TypeError(f"unexpected options for a real dataset: {', '.join(kwargs)}")
+    if root is None:
+        raise DatasetNotFoundError(
+            f"dataset {name!r} needs root= (data.root in a config): the folder that holds it")
+    return root
+
+
+def _torchvision(name: str) -> Callable[..., Dataset]:
     def factory(*, root: str | Path | None = None, split: str = "train", download: bool = False,
                 transform: Callable[[Any], Any] | None = None, **kwargs: Any) -> Dataset:
-        if root is None:
-            raise ValueError(f"dataset {name!r} needs root= (the folder that holds it)")
-        if kwargs:
-            raise TypeError(f"unexpected options for a real dataset: {', '.join(kwargs)}")
-        return load(root, split, download, transform)
+        return load_torchvision(name, _root(name, root, kwargs), split, download, transform)
 
     return factory
 
 
-def _imagefolder(root: str | Path, split: str, download: bool,
-                 transform: Callable[[Any], Any] | None) -> Dataset:
-    return load_imagefolder(root, split, transform)  # local files only: nothing to download
+for _name in TORCHVISION_DATASETS:
+    DATASETS.register(_name, _torchvision(_name))
 
 
-for _name, _load in (("cifar10", load_cifar10), ("cifar100", load_cifar100),
-                     ("stl10", load_stl10), ("imagefolder", _imagefolder)):
-    DATASETS.register(_name, _real(_name, _load))
+@DATASETS.register("imagefolder")
+def _imagefolder(*, root: str | Path | None = None, split: str = "train", download: bool = False,
+                 transform: Callable[[Any], Any] | None = None, seed: int = 0,
+                 **kwargs: Any) -> Dataset:
+    """Local files only (``download`` is ignored); ``seed`` draws the held-out test split when
+    the tree has no test folder."""
+    return load_imagefolder(_root("imagefolder", root, kwargs), split, transform, seed=seed)
 
 
 def get_dataset(name: str, *, root: str | Path | None = None, split: str = "train",
@@ -51,11 +60,13 @@ def get_dataset(name: str, *, root: str | Path | None = None, split: str = "trai
     """A dataset by name: shapes, cifar10, cifar100, stl10, imagefolder.
 
     Items are dicts ``{"image", "label", "caption", "attrs"}``. ``kwargs`` are ShapesWorld
-    options (size, image_size, seed, task, styles, exclude, …) for "shapes".
+    options (size, image_size, seed, task, styles, exclude, …) for "shapes", and ``seed`` (of
+    the held-out split) for "imagefolder".
 
     Raises:
         KeyError: unknown name (the message lists the valid ones).
-        DatasetNotFoundError: a real dataset's files are missing.
+        DatasetNotFoundError: a real dataset's files are missing, or no ``root`` was given.
+        DatasetInvalid: an ImageFolder tree is inconsistent (see :func:`load_imagefolder`).
     """
     return DATASETS.get(name)(root=root, split=split, download=download, transform=transform,
                               **kwargs)

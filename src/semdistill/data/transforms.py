@@ -36,3 +36,21 @@ def build_transform(
         v2.Resize(size, interpolation=mode, antialias=True),
         v2.Normalize(list(mean), list(std)),
     ])
+
+
+def fit_transform(image_size: int) -> Callable[[Any], Any]:
+    """Real images to the data's size: float32 ``(3, S, S)`` in [0, 1], ``S = image_size``.
+
+    The shorter side is resized to ``S`` (bilinear, antialiased, so values stay in [0, 1]) and
+    the centre ``S × S`` is cropped, keeping the aspect ratio; an image already ``S × S`` is only
+    converted (``uint8 / 255``). Accepts a PIL image or a ``(3, H, W)`` uint8/float tensor.
+    """
+    import torch
+    from torchvision.transforms import InterpolationMode, v2
+
+    return v2.Compose([
+        v2.ToImage(),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Resize(image_size, interpolation=InterpolationMode.BILINEAR, antialias=True),
+        v2.CenterCrop(image_size),
+    ])

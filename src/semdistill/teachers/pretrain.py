@@ -25,7 +25,8 @@ from semdistill.data.views import SeededAugment, view_seeds
 from semdistill.engine import Trainer, batch_indices
 from semdistill.metrics.complexity import count_parameters
 from semdistill.teachers.base import Teacher, TeacherInfo
-from semdistill.teachers.sources import TEACHER_JSON, _timm_preprocess, load_teacher, save_teacher
+from semdistill.teachers.sources import TEACHER_JSON, load_teacher, save_teacher
+from semdistill.teachers.timm_formats import timm_preprocess
 from semdistill.utils.io import atomic_write_json, fingerprint
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "teacher"
@@ -99,7 +100,7 @@ def pretrain_teacher(cfg: TeacherPretrainConfig, out_dir: str | Path, *,
     train_ds, test_ds = cfg.data.build("train"), cfg.data.build("test")
     n_cls = train_ds.num_classes
     model = timm.create_model(cfg.arch, pretrained=False, num_classes=n_cls)
-    pre = Preprocess(_timm_preprocess(model, cfg.input_size))
+    pre = Preprocess(timm_preprocess(model, cfg.input_size))
     net = nn.Sequential(pre, model)
     augment = SeededAugment(pad=cfg.augment_pad)
     stages = [("pretrain-teacher", cfg.train, cfg.stage_fingerprint())]

@@ -1,12 +1,15 @@
 """Teacher sources: ``timm:NAME``, ``hf:ID`` (CLIP) and ``local:PATH``, behind one registry.
 
-    teacher = load_teacher("timm:resnet18", num_classes=10, pretrained=False)
+    teacher = load_teacher("timm:resnet18", num_classes=10)        # published weights, new head
+    teacher = load_teacher("timm:hf-hub:me/my-cifar-vit")           # a timm repo on the hub
     teacher = load_teacher("hf:openai/clip-vit-base-patch32", class_names=names)   # zero-shot
-    teacher = load_teacher("local:runs/teachers/shapes-resnet18")                 # our format
+    teacher = load_teacher("local:runs/teachers/shapes-resnet18")                 # any folder
 
-A *local teacher directory* (what ``semdistill pretrain-teacher`` writes) holds ``teacher.json``
-(timm architecture, classes, preprocessing, provenance) and ``model.safetensors``. A local
-directory that holds a Hugging Face CLIP model (``config.json``) loads through the CLIP source.
+``local:PATH`` is recognised by its files: ``teacher.json`` (what ``semdistill
+pretrain-teacher`` writes: timm architecture, classes, preprocessing, provenance, with
+``model.safetensors``); ``config.json`` naming an ``architecture`` (a folder saved by timm's
+``save_for_hf``, see :mod:`semdistill.teachers.timm_formats`); ``config.json`` of a Hugging
+Face CLIP model (``model_type: clip``). Anything else is refused in one line.
 """
 
 from __future__ import annotations
@@ -16,8 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from semdistill import hub
 from semdistill.registry import Registry
@@ -26,9 +28,20 @@ from semdistill.teachers.base import (
     PreprocessConfig,
     Teacher,
     TeacherInfo,
-    class_names_or_default,
 )
 from semdistill.teachers.errors import TeacherNotAvailable
+from semdistill.teachers.timm_formats import (
+    OFFLINE_HINT,
+    PICKLE_WEIGHTS,
+    TIMM_CONFIG,
+    check_architecture,
+    check_model_args,
+    is_timm_export,
+    load_timm_export,
+    load_timm_hub,
+    load_timm_name,
+    read_safetensors,
+)
 
 TEACHER_JSON = "teacher.json"
 WEIGHTS = "model.safetensors"
@@ -37,14 +50,10 @@ LOCAL_FORMAT = "semdistill.teacher/1"
 Loader = Callable[..., Teacher]
 TEACHER_SOURCES: Registry[Loader] = Registry("teacher source")
 
-OFFLINE_HINT = (
-    "no network access or weights not cached: run once with internet access (and "
-    "HF_HUB_OFFLINE=0), or pass a local copy as 'local:PATH'"
-)
-
 
 def load_teacher(spec: str, **kwargs: Any) -> Teacher:
-    """Load a teacher from ``"timm:NAME"``, ``"hf:ID"`` or ``"local:PATH"``.
+    """Load a teacher from ``"timm:NAME"`` (also ``timm:hf-hub:ID``, ``timm:local-dir:PATH``),
+    ``"hf:ID"`` (CLIP) or ``"local:PATH"`` (any supported folder, recognised by its files).
 
     Keyword arguments go to the source (``num_classes``, ``pretrained``, ``class_names``,
     ``input_size``, ``head``...). Raises :class:`TeacherNotAvailable` with a fix-it message.
@@ -62,48 +71,32 @@ def load_teacher(spec: str, **kwargs: Any) -> Teacher:
 
 
 # ---- timm --------------------------------------------------------------------------------------
-def _timm_preprocess(model: torch.nn.Module, input_size: int | None) -> PreprocessConfig:
-    import timm.data
-
-    cfg = timm.data.resolve_data_config({}, model=model)
-    size = int(input_size or cfg["input_size"][-1])
-    interp = cfg.get("interpolation", "bilinear")
-    if interp not in ("bilinear", "bicubic", "nearest"):
-        interp = "bilinear"
-    return PreprocessConfig(size, tuple(cfg["mean"]), tuple(cfg["std"]), interp)
-
-
 @TEACHER_SOURCES.register("timm")
 def load_timm(
     name: str,
     *,
     spec: str,
     num_classes: int | None = None,
-    pretrained: bool = False,
+    pretrained: bool = True,
     input_size: int | None = None,
     class_names: Sequence[str] | None = None,
     **model_kwargs: Any,
 ) -> Teacher:
-    """A timm architecture by name; ``pretrained=True`` needs its weights (hub or cache)."""
-    import timm
-
-    if name not in timm.list_models() and not timm.is_model(name):
-        raise TeacherNotAvailable(f"timm has no model {name!r} (see timm.list_models())")
-    kw = dict(model_kwargs)
-    if num_classes is not None:
-        kw["num_classes"] = num_classes
-    try:
-        model = timm.create_model(name, pretrained=pretrained, **kw)
-    except (OSError, RuntimeError, ValueError) as err:
-        if pretrained:
-            raise TeacherNotAvailable(
-                f"timm:{name}: pretrained weights unavailable ({type(err).__name__}); {OFFLINE_HINT}"
-            ) from None
-        raise
-    n = int(getattr(model, "num_classes", num_classes or 0))
-    info = TeacherInfo(spec, n, class_names_or_default(class_names, n), source="timm",
-                       extra={"arch": name, "pretrained": pretrained})
-    return Teacher(model, Preprocess(_timm_preprocess(model, input_size)), info)
+    """``NAME`` (a timm registry name), ``hf-hub:ID`` or ``local-dir:PATH`` (timm's own
+    sources). ``pretrained=True`` (the default, as in configs) loads the published weights
+    from the hub or the local cache and fails in one line without them; ``pretrained=False``
+    builds the architecture with random weights."""
+    kw = {"num_classes": num_classes, "pretrained": pretrained, "input_size": input_size,
+          "class_names": class_names}
+    kind, sep, ref = name.partition(":")
+    if sep and kind in ("hf-hub", "local-dir"):
+        if model_kwargs:
+            raise TeacherNotAvailable(f"{spec}: the architecture comes from the checkpoint's "
+                                      f"config.json; {', '.join(model_kwargs)} cannot be set")
+        if kind == "hf-hub":
+            return load_timm_hub(ref, spec=spec, **kw)
+        return load_timm_export(Path(ref).expanduser(), spec=spec, where=ref, **kw)
+    return load_timm_name(name, spec=spec, model_kwargs=model_kwargs, **kw)
 
 
 # ---- Hugging Face CLIP ---------------------------------------------------------------------------
@@ -125,7 +118,7 @@ def load_hf(
     """
     from semdistill.teachers.clip import build_clip_teacher
 
-    offline = hub.offline()
+    offline = hub.local_only()
     local = Path(name).is_dir()
     try:
         from transformers import AutoTokenizer, CLIPModel
@@ -160,17 +153,27 @@ def _clip_image_config(name: str, model: Any, local_only: bool) -> PreprocessCon
 # ---- local directories ------------------------------------------------------------------------
 @TEACHER_SOURCES.register("local")
 def load_local(name: str, *, spec: str, **kwargs: Any) -> Teacher:
-    """A folder written by :func:`save_teacher` (``teacher.json``) or a saved HF CLIP folder."""
+    """A folder, by its files: ``teacher.json`` (ours), a timm export, a saved HF CLIP model."""
     path = Path(name).expanduser()
-    if not path.exists():
+    if not path.is_dir():
         raise TeacherNotAvailable(f"{spec}: no such folder {path}")
     if (path / TEACHER_JSON).is_file():
         return _load_timm_dir(path, spec)
-    if (path / "config.json").is_file():
-        return load_hf(str(path), spec=spec, **kwargs)
+    config = path / TIMM_CONFIG
+    if config.is_file():
+        try:
+            cfg = json.loads(config.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise TeacherNotAvailable(f"{spec}: {config} is not a JSON file ({err})") from None
+        if is_timm_export(cfg):
+            return load_timm_export(path, spec=spec, where=str(path), **kwargs)
+        if isinstance(cfg, dict) and cfg.get("model_type") == "clip":
+            return load_hf(str(path), spec=spec, **kwargs)
+    pickles = [p for p in PICKLE_WEIGHTS if (path / p).is_file()]
+    found = f" (found {', '.join(pickles)}: pickle files are not loaded)" if pickles else ""
     raise TeacherNotAvailable(
-        f"{spec}: {path} has neither {TEACHER_JSON} (semdistill teacher) nor config.json (CLIP)"
-    )
+        f"{spec}: {path} holds no {TEACHER_JSON} (semdistill teacher), no timm config.json "
+        f"('architecture') and no CLIP config.json (model_type 'clip'){found}")
 
 
 def _load_timm_dir(path: Path, spec: str) -> Teacher:
@@ -180,24 +183,29 @@ def _load_timm_dir(path: Path, spec: str) -> Teacher:
         meta = json.loads((path / TEACHER_JSON).read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise TeacherNotAvailable(f"{path / TEACHER_JSON}: unreadable ({err})") from None
-    if meta.get("format") != LOCAL_FORMAT:
-        raise TeacherNotAvailable(
-            f"{path / TEACHER_JSON}: format {meta.get('format')!r}, expected {LOCAL_FORMAT!r}"
-        )
-    model = timm.create_model(meta["arch"], pretrained=False, num_classes=meta["num_classes"],
-                              **meta.get("model_kwargs", {}))
+    where = str(path / TEACHER_JSON)
+    if not isinstance(meta, dict) or meta.get("format") != LOCAL_FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise TeacherNotAvailable(f"{where}: format {found!r}, expected {LOCAL_FORMAT!r}")
+    arch = check_architecture(meta.get("arch"), where)
+    kwargs = check_model_args(meta.get("model_kwargs", {}), where)
     try:
-        state = load_file(str(path / WEIGHTS))
-    except (OSError, Exception) as err:  # safetensors raises its own error types
-        raise TeacherNotAvailable(f"{path / WEIGHTS}: unreadable weights ({err})") from None
+        model = timm.create_model(arch, pretrained=False, num_classes=int(meta["num_classes"]),
+                                  **kwargs)
+        pre = PreprocessConfig.from_dict(meta["preprocess"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise TeacherNotAvailable(f"{where}: incomplete or invalid ({type(err).__name__}: "
+                                  f"{' '.join(str(err).split())[:200]})") from None
+    state = read_safetensors(path / WEIGHTS, spec)
     ref = model.state_dict()
     try:
         model.load_state_dict({k: v.to(ref[k].dtype) for k, v in state.items()})
     except (KeyError, RuntimeError) as err:
-        raise TeacherNotAvailable(f"{path / WEIGHTS}: does not fit {meta['arch']} ({err})") from None
+        raise TeacherNotAvailable(f"{path / WEIGHTS}: does not fit {arch} "
+                                  f"({' '.join(str(err).split())[:300]})") from None
     info = TeacherInfo(spec, int(meta["num_classes"]), list(meta.get("class_names", [])),
                        source="local", extra={k: v for k, v in meta.items() if k != "format"})
-    return Teacher(model, Preprocess(PreprocessConfig.from_dict(meta["preprocess"])), info)
+    return Teacher(model, Preprocess(pre), info)
 
 
 def save_teacher(teacher: Teacher, path: str | Path, *, half: bool = False,

@@ -80,7 +80,8 @@ def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     timings = train_all(cfg, rd, train_ds, teacher, store, device)
     rd.write_json("results/run-info.json", {
         "teacher": tinfo, "store": store_info(store, store_seconds), "timings": timings,
-        "device": str(device)})
+        "device": str(device), "data": {split: getattr(ds, "description", "") for split, ds in
+                                        (("train", train_ds), ("test", test_ds))}})
     save_timing_results(rd, timings)
     evaluate_students(cfg, rd, snr_db=cfg.eval.snr_db)
     measure_complexity(cfg, rd, teacher, train_ds.num_classes)

@@ -190,6 +190,7 @@ def _teacher_and_store(md: MarkdownReport, info: dict[str, Any]) -> None:
         f"{s['samples']} samples, built in {s['seconds']:.1f} s",
         f"store size: {s['bytes_per_sample']:.1f} bytes/sample on disk "
         f"({s['payload_bytes_per_sample']} payload bytes/sample)",
+        *(f"{split} data: {text}" for split, text in info.get("data", {}).items() if text),
     ])
 
 
