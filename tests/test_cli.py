@@ -104,3 +104,43 @@ def test_calling_main_again_does_not_register_the_commands_twice():
     main(["--help"])
     main(["run", "--help"])
     assert len(app.registered_commands) == before
+
+
+# ---- --device, --tracker: refused in one line before a run directory exists ------------------
+TINY = Path(__file__).resolve().parents[1] / "configs" / "ltsc" / "tiny.yaml"
+
+
+@pytest.mark.parametrize("device, message", [
+    ("gpu", "expected auto, cpu, cuda or cuda:N"),
+    ("cuda:x", "expected auto, cpu, cuda or cuda:N"),
+    pytest.param("cuda", "no CUDA device is available",
+                 marks=pytest.mark.skipif("__import__('torch').cuda.is_available()")),
+    ("cuda:99", "cuda:99"),
+])
+def test_a_device_this_machine_lacks_is_one_line(tmp_path, capsys, device, message):
+    out = tmp_path / "runs"
+    assert main(["run", str(TINY), "--device", device, "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --device") and message in err and "\n" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("tracker, message", [("wandb", "pip install wandb"),
+                                              ("mlflow", "valid: auto, tensorboard, wandb")])
+def test_an_unusable_tracker_is_one_line_before_any_work(tmp_path, capsys, monkeypatch, tracker,
+                                                         message):
+    from semdistill.engine import tracking
+
+    monkeypatch.setattr(tracking, "installed", lambda kind: False)  # as without the extra
+    out = tmp_path / "runs"
+    assert main(["run", str(TINY), "--tracker", tracker, "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --tracker") and message in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_eval_and_run_show_the_new_options_in_their_help(capsys):
+    for command in ("run", "eval"):
+        assert main([command, "--help"]) == 0
+        text = capsys.readouterr().out
+        assert all(opt in text for opt in ("--quiet", "--device", "--tracker")), command

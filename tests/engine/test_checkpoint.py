@@ -188,7 +188,7 @@ def test_a_full_disk_is_one_error_and_earlier_checkpoints_stay(tmp_path, monkeyp
     def full(*a, **k):
         raise RuntimeError("basic_ios::clear: iostream error")
 
-    monkeypatch.setattr(ck, "save_file", full)
+    monkeypatch.setattr(ck, "save_tensors", full)
     with pytest.raises(CheckpointError, match="disk full.*intact: .*step-00000001") as err:
         save_checkpoint(tmp_path, 2, {"net": model()})
     assert "\n" not in str(err.value)

@@ -24,7 +24,6 @@ import logging
 import os
 import random
 import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +32,19 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from semdistill import __version__
 from semdistill.engine import state_codec
 from semdistill.errors import UserError
-from semdistill.utils.io import atomic_write_json, atomic_write_text, sha256_file
+from semdistill.utils.io import (
+    atomic_write_json,
+    atomic_write_text,
+    make_temp_dir,
+    save_tensors,
+    sha256_file,
+)
 
 WEIGHTS = "weights.safetensors"
 STATE_JSON = "state.json"
@@ -109,9 +114,9 @@ def save_checkpoint(
                                   f"diverged); last good checkpoint: {good or 'none'}; try a "
                                   "lower train.lr")
     _remove_torn(root)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
+    tmp = make_temp_dir(root, prefix=f".{final.name}.")
     try:
-        save_file(tensors, str(tmp / WEIGHTS), metadata={"format": FORMAT})
+        save_tensors(tensors, str(tmp / WEIGHTS), metadata={"format": FORMAT})
         _write_state(tmp, {
             "step": step,
             "optimizer": optimizer.state_dict() if optimizer is not None else None,
@@ -147,7 +152,7 @@ def _remove_torn(root: Path) -> None:
 
 def _write_state(folder: Path, state: dict[str, Any]) -> None:
     skeleton, tensors = state_codec.encode(state)
-    save_file(tensors, str(folder / STATE_TENSORS), metadata={"format": FORMAT})
+    save_tensors(tensors, str(folder / STATE_TENSORS), metadata={"format": FORMAT})
     atomic_write_json(folder / STATE_JSON, skeleton)
 
 

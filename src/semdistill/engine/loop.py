@@ -7,6 +7,10 @@ overwriting a good checkpoint with a bad one. Trainers supply two functions:
 
 - ``batch_fn(micro_step) -> batch``: deterministic in its argument (see :func:`batch_indices`);
 - ``step_fn(modules, batch) -> dict[str, Tensor]``: named loss terms, ``"loss"`` is optimized.
+
+Every ``train.log_every`` steps it calls ``log(step, tag, **row)`` with the loss terms (means over
+the window), ``lr``, ``grad_norm`` (global L2 norm of the gradients before clipping, mean over
+the window) and ``samples_per_s`` (global samples per wall-clock second over the window).
 """
 
 from __future__ import annotations
@@ -234,7 +238,8 @@ class Trainer:
         bar = tqdm(total=train.steps, initial=start, desc=self.tag, leave=False,
                    disable=not (acc.is_local_main_process and show_progress()),
                    dynamic_ncols=True)
-        t0 = time.perf_counter()
+        norms: list[torch.Tensor] = []  # gradient norms of the steps since the last log
+        t0 = t_window = time.perf_counter()
         for step in range(start, train.steps):
             for micro in range(accum):
                 seed_everything(hash((self.seed, step, micro, self.rank)))
@@ -254,8 +259,10 @@ class Trainer:
                             f"last good checkpoint: {good or 'none'}; try a lower train.lr"
                         )
                     acc.backward(loss)
-                    if acc.sync_gradients and train.grad_clip:
-                        acc.clip_grad_norm_(self.params, train.grad_clip)
+                    if acc.sync_gradients:  # the norm before clipping; inf = measure only
+                        norm = acc.clip_grad_norm_(self.params, train.grad_clip or math.inf)
+                        if norm is not None:  # DeepSpeed clips inside its engine
+                            norms.append(norm.detach())
                     self.optimizer.step()
                     self.optimizer.zero_grad(set_to_none=True)
                 for k, v in terms.items():
@@ -268,8 +275,11 @@ class Trainer:
                 last = {k: v / count for k, v in sums.items()}
                 bar.set_postfix(loss=f"{last['loss']:.4g}")
                 if self.log is not None and acc.is_main_process:
-                    self.log(done, self.tag, **last, lr=self.scheduler.get_last_lr()[0])
-                sums, count = {}, 0
+                    window = time.perf_counter() - t_window
+                    self.log(done, self.tag, **last, lr=self.scheduler.get_last_lr()[0],
+                             grad_norm=float(torch.stack(norms).float().mean()) if norms else 0.0,
+                             samples_per_s=count * train.batch_size / window)
+                sums, count, norms, t_window = {}, 0, [], time.perf_counter()
             if done % train.checkpoint_every == 0 and done < train.steps:
                 self._save(done, elapsed + time.perf_counter() - t0)
         bar.close()

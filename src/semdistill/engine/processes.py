@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import torch
 
+from semdistill.errors import UserError
+
 T = TypeVar("T")
 
 
@@ -27,12 +29,44 @@ def is_main_process() -> bool:
 
 
 def use_cpu(force: bool = False) -> bool:
-    """Whether accelerate should be told ``cpu=True``: when asked, or when there is no CUDA.
+    """Whether accelerate should be told ``cpu=True``: when asked (``force``, or accelerate's
+    ``ACCELERATE_USE_CPU``, which ``--device cpu`` sets), or when there is no CUDA.
 
     Without CUDA this is what makes accelerate join a multi-process CPU (gloo) job under
     ``torchrun`` / ``accelerate launch``; with ``cpu=False`` each rank would run alone.
     """
-    return force or not torch.cuda.is_available()
+    flag = os.environ.get("ACCELERATE_USE_CPU", "").strip().lower() in {"1", "true", "yes", "on"}
+    return force or flag or not torch.cuda.is_available()
+
+
+def select_device(device: str) -> None:
+    """Make ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``) the device of every
+    :class:`~accelerate.Accelerator` this process creates, through accelerate's own variables
+    (``ACCELERATE_USE_CPU``, ``ACCELERATE_TORCH_DEVICE``; inherited by child processes).
+
+    Call it before the first ``Accelerator``: accelerate's state is process-wide, first wins.
+    A device this machine does not have, or one device for several launched processes, is one
+    line; under a launcher the launcher places the ranks.
+    """
+    if device == "auto":
+        return
+    if device == "cpu":
+        os.environ["ACCELERATE_USE_CPU"] = "true"
+        return
+    kind, _, index = device.partition(":")
+    if kind != "cuda" or (index and not index.isdigit()):
+        raise UserError(f"--device {device!r}: expected auto, cpu, cuda or cuda:N")
+    if not torch.cuda.is_available():
+        raise UserError(f"--device {device}: no CUDA device is available on this machine "
+                        "(use --device cpu)")
+    if index and int(index) >= torch.cuda.device_count():
+        raise UserError(f"--device {device}: this machine has {torch.cuda.device_count()} "
+                        f"CUDA device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+    if index and world_size() > 1:
+        raise UserError(f"--device {device}: one device for {world_size()} launched processes; "
+                        "give the launcher the devices (CUDA_VISIBLE_DEVICES) and use --device cuda")
+    if index:
+        os.environ["ACCELERATE_TORCH_DEVICE"] = device
 
 
 def launched_state(cpu: bool = False) -> Any:

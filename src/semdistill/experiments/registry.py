@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -35,6 +35,9 @@ class ExperimentConfig(StrictModel):
     output_dir: str = "runs"
     name: str | None = None
     description: str = ""
+    tracker: Literal["auto", "tensorboard", "wandb", "none"] = Field(
+        "auto", description="experiment tracker of the metrics rows (docs/tracking.md); "
+                            "auto = TensorBoard when installed")
 
 
 RunFn = Callable[[Any, RunDir], dict[str, Any]]
@@ -75,6 +78,23 @@ def get_experiment(system: str) -> Experiment:
         valid = ", ".join(sorted(set(SYSTEM_MODULES) | set(EXPERIMENTS.names())))
         raise ConfigError(f"config: system: unknown system {system!r}; valid: {valid}")
     return EXPERIMENTS.get(system)
+
+
+def with_device(cfg: StrictModel, device: str) -> StrictModel:
+    """Set every ``device`` field of ``cfg`` (any section) to ``device``, in place; returns it.
+
+    ``device`` is what ``--device`` gave (``cpu``, ``cuda``, ``cuda:1``); ``auto`` changes
+    nothing, so each section keeps its own setting.
+    """
+    if device == "auto":
+        return cfg
+    for key, field in type(cfg).model_fields.items():
+        value = getattr(cfg, key)
+        if isinstance(value, StrictModel):
+            with_device(value, device)
+        elif key == "device" and field.annotation is str:
+            setattr(cfg, key, device)
+    return cfg
 
 
 def load_config(data: dict[str, Any], overrides: Sequence[str] = (), source: str = "config"):

@@ -5,6 +5,7 @@
       metrics.jsonl        one JSON object per logged step
       results/*.json       evaluation results (schema: semdistill.results)
       checkpoints/<tag>/   atomic checkpoints (semdistill.engine.checkpoint)
+      tensorboard/         TensorBoard event files of every metrics row (``--tracker``)
       plots/*.png
       report.md
       run.json             the system and the fingerprint of config.yaml at creation
@@ -21,7 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,11 +36,16 @@ from pydantic import BaseModel
 
 from semdistill.config import ConfigError, to_yaml
 from semdistill.engine.processes import is_main_process
+from semdistill.engine.tracking import FOLDERS, WALL_CLOCK_KEYS, Tracker
 from semdistill.errors import UserError
+from semdistill.results import Results
 from semdistill.utils.io import atomic_write_json, atomic_write_text
 from semdistill.utils.lock import folder_lock
 
 RUN_INFO, RUN_FORMAT, LOCK = "run.json", "semdistill.run/1", "run.lock"
+#: what a run directory holds before its first stage has written anything
+STARTUP_FILES = frozenset({"config.yaml", RUN_INFO, LOCK, "metrics.jsonl"})
+TRACKER_DIRS = frozenset(FOLDERS.values())
 
 
 class MissingCheckpoints(UserError, FileNotFoundError):
@@ -49,6 +58,8 @@ class RunDir:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._logged: set[tuple[Any, Any]] | None = None  # (tag, step) rows in metrics.jsonl
+        self.tracker: Tracker | None = None  # started inside :meth:`tracking`
+        self._tracker_kind: str | None = None
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -173,14 +184,44 @@ class RunDir:
         with folder_lock(self.path / LOCK, what="run directory"):
             yield
 
+    def remove_if_unstarted(self) -> bool:
+        """Delete the run directory when no stage has written anything in it yet: only what
+        :meth:`create` wrote, the lock, the logs (``metrics.jsonl``, tracker folders) and empty
+        folders are there. Returns whether it was removed (a failed first stage leaves nothing
+        behind; anything a stage made stays, for ``--resume``)."""
+        for p in self.path.rglob("*"):
+            rel = p.relative_to(self.path)
+            folder = p.is_dir() and not p.is_symlink()
+            if folder or rel.parts[0] in TRACKER_DIRS or str(rel) in STARTUP_FILES:
+                continue
+            return False
+        shutil.rmtree(self.path, ignore_errors=True)
+        return True
+
     # ---- logging ------------------------------------------------------------------------
+    @contextmanager
+    def tracking(self, kind: str) -> Iterator[None]:
+        """Mirror every metrics row written in the block into an accelerate tracker (``kind``
+        = ``tensorboard`` or ``wandb``; ``none`` mirrors nothing). Main process only."""
+        if kind == "none" or not is_main_process():
+            yield
+            return
+        self._tracker_kind = kind  # the tracker starts at the first row (engine.tracking)
+        try:
+            yield
+        finally:
+            if self.tracker is not None:
+                self.tracker.close()
+            self.tracker, self._tracker_kind = None, None
+
     def log_metrics(self, step: int, tag: str, **metrics: float) -> None:
-        """Append one line to ``metrics.jsonl``: {"step", "tag", "time", **metrics}.
+        """Append one line to ``metrics.jsonl``: {"step", "tag", "time", **metrics}, and give
+        the same scalars to the tracker (if any).
 
         Under a multi-process launch only the main rank appends (the others hold the same rows).
         A resumed stage recomputes the steps after its last checkpoint with bitwise identical
-        values; a row equal to one already in the file (tag, step and every value) is not
-        written again, so a resume never repeats rows.
+        values; a row equal to one already in the file (tag, step and every value but the
+        wall-clock ones) is not written again, so a resume never repeats rows.
         """
         if not is_main_process():
             return
@@ -195,13 +236,41 @@ class RunDir:
         row.update(values)
         with open(self.path / "metrics.jsonl", "a") as fh:
             fh.write(json.dumps(row) + "\n")
+        if self.tracker is None and self._tracker_kind is not None:
+            self.tracker = Tracker(self._tracker_kind, self.path, self.path.name,
+                                   self.config_data())
+        if self.tracker is not None:
+            self.tracker.log(tag, step, values)
+
+    def log_results(self, results: Results) -> None:
+        """Log an evaluation results table as metrics rows (and tracker scalars).
+
+        Each record goes to tag ``eval/<results name>/<its text fields, joined by />`` (e.g.
+        ``eval/accuracy-vs-snr/prestored/awgn``; characters other than letters, digits and
+        ``-_.+`` become ``_``), step = the next step of that tag (each evaluation continues
+        the tag's axis: an ``eval`` after the run appends after the run's rows), values = its
+        numeric fields (axes such as ``snr_db`` included, so each row says where it was
+        measured); a field named like a row key (``step``, ``tag``, ``time``) is logged as
+        ``record_<name>``.
+        """
+        if not is_main_process():
+            return
+        index = Counter(r.get("tag") for r in self.read_metrics())
+        for rec in results.records:
+            group = "/".join(_TAG_UNSAFE.sub("_", v) for v in rec.values() if isinstance(v, str))
+            tag = f"eval/{results.name}" + (f"/{group}" if group else "")
+            values = {(f"record_{k}" if k in _ROW_KEYS else k): float(v) for k, v in rec.items()
+                      if isinstance(v, int | float)}  # flags (``adaptive``) as 0/1
+            if values:
+                self.log_metrics(index[tag], tag, **values)
+                index[tag] += 1
 
     def read_metrics(self, tag: str | None = None) -> list[dict[str, Any]]:
         path = self.path / "metrics.jsonl"
         if not path.is_file():
             return []
         rows = []
-        for line in path.read_text().splitlines():
+        for line in path.read_text(errors="replace").splitlines():  # a garbled line: skipped
             try:
                 rows.append(json.loads(line))
             except ValueError:  # blank, or the torn last line of a killed process
@@ -218,9 +287,13 @@ class RunDir:
         return f"RunDir({str(self.path)!r})"
 
 
+_ROW_KEYS = frozenset({"step", "tag", "time"})
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
+
+
 def _row_key(row: dict[str, Any]) -> tuple[Any, ...]:
-    """A metrics row without its wall-clock time (what a recomputed step reproduces)."""
-    return tuple(sorted((k, v) for k, v in row.items() if k != "time"))
+    """A metrics row without its wall-clock fields (what a recomputed step reproduces)."""
+    return tuple(sorted((k, v) for k, v in row.items() if k not in WALL_CLOCK_KEYS))
 
 
 def _sha(text: str) -> str:

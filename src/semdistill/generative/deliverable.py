@@ -21,11 +21,11 @@ import torch
 from peft import LoraConfig
 from peft.utils import set_peft_model_state_dict
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
 from semdistill.generative.errors import AlignmentError
 from semdistill.generative.metaword import add_metaword
 from semdistill.metrics.complexity import count_parameters
+from semdistill.utils.io import save_tensors
 
 ADAPTER = "makd"
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
@@ -78,7 +78,7 @@ class MAKDDeliverable:
         tensors = {f"lora.{k}": v.detach().cpu().contiguous() for k, v in self.lora.items()}
         if self.embedding is not None:
             tensors["metaword"] = self.embedding.detach().cpu().contiguous()
-        save_file(tensors, str(path), metadata=self._meta())
+        save_tensors(tensors, str(path), metadata=self._meta())
         return path
 
     @classmethod
@@ -115,11 +115,11 @@ class MAKDDeliverable:
         out = {}
         if self.lora:
             out["lora"] = folder / "pytorch_lora_weights.safetensors"
-            save_file({f"unet.{k}": v.contiguous() for k, v in self.lora.items()},
-                      str(out["lora"]))
+            save_tensors({f"unet.{k}": v.contiguous() for k, v in self.lora.items()},
+                         str(out["lora"]))
         if self.embedding is not None and self.token:
             out["metaword"] = folder / "learned_embeds.safetensors"
-            save_file({self.token: self.embedding.contiguous()}, str(out["metaword"]))
+            save_tensors({self.token: self.embedding.contiguous()}, str(out["metaword"]))
         return out
 
     def lora_config(self) -> LoraConfig:

@@ -18,11 +18,12 @@ from typing import Any
 
 import torch
 from pydantic import Field
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from semdistill.config import StrictModel, TrainConfig
 from semdistill.errors import UserError
+from semdistill.utils.io import save_tensors
 
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "world_encoder"
 
@@ -99,8 +100,8 @@ class WorldEncoder(nn.Module):
         """``model.safetensors`` + ``config.json`` (heads and sizes)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()},
-                  folder / "model.safetensors")
+        save_tensors({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()},
+                     folder / "model.safetensors")
         (folder / "config.json").write_text(json.dumps(
             {"heads": self.head_classes, "width": self.width, "dim": self.dim}, indent=2) + "\n")
         return folder

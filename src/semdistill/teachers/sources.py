@@ -19,8 +19,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import save_file
-
 from semdistill import hub
 from semdistill.registry import Registry
 from semdistill.teachers.base import (
@@ -42,6 +40,7 @@ from semdistill.teachers.timm_formats import (
     load_timm_name,
     read_safetensors,
 )
+from semdistill.utils.io import save_tensors
 
 TEACHER_JSON = "teacher.json"
 WEIGHTS = "model.safetensors"
@@ -221,7 +220,7 @@ def save_teacher(teacher: Teacher, path: str | Path, *, half: bool = False,
         raise ValueError("save_teacher writes timm-based teachers only")
     state = {k: (v.half() if half and v.is_floating_point() else v).contiguous().cpu()
              for k, v in teacher.model.state_dict().items()}
-    save_file(state, str(path / WEIGHTS))
+    save_tensors(state, str(path / WEIGHTS))
     meta = {
         "format": LOCAL_FORMAT,
         "arch": arch,

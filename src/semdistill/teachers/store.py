@@ -31,7 +31,6 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
 from semdistill.data.views import IndexedImages, SeededAugment, view_seeds
 from semdistill.engine.processes import launched_state
@@ -43,7 +42,7 @@ from semdistill.teachers.store_checks import (
     manifest_chunks,
     resolve_chunk,
 )
-from semdistill.utils.io import atomic_write_json, fingerprint, sha256_file
+from semdistill.utils.io import atomic_write_json, fingerprint, save_tensors, sha256_file
 
 FORMAT = "semdistill.kstore/1"
 MANIFEST = "manifest.json"
@@ -182,7 +181,7 @@ class KnowledgeStore:
                                           "chunk": c, "start": start, "stop": stop},
                                          sort_keys=True)}
             tmp = out.with_suffix(".tmp")
-            save_file(tensors, str(tmp), metadata=meta)
+            save_tensors(tensors, str(tmp), metadata=meta)
             tmp.replace(out)
             written.append(out)
         return written

@@ -10,12 +10,32 @@ from pathlib import Path
 from typing import Any
 
 
+def umask() -> int:
+    """The process's file-mode creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def make_temp_dir(parent: str | Path, prefix: str) -> Path:
+    """A fresh folder in ``parent`` with the mode a plain ``mkdir`` gets (0777 less the umask;
+    ``tempfile.mkdtemp`` makes it 0700 whatever the umask)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    tmp.chmod(0o777 & ~umask())
+    return tmp
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    The file gets the mode a plain ``open(path, "w")`` would (0666 less the umask), not the
+    0600 of the temporary file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -25,6 +45,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_tensors(tensors: dict[str, Any], path: str | Path,
+                 metadata: dict[str, str] | None = None) -> Path:
+    """``safetensors.torch.save_file`` with the mode a plain ``open(path, "w")`` gets (0666
+    less the umask; safetensors itself writes 0600)."""
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path), metadata=metadata)
+    os.chmod(path, 0o666 & ~umask())
+    return Path(path)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from semdistill.errors import UserError
 from semdistill.experiments.dekag.config import DekagConfig
@@ -25,6 +25,7 @@ from semdistill.generative.deliverable import MAKDDeliverable
 from semdistill.generative.edge import EdgeLDM, load_edge, require_image_size
 from semdistill.generative.generators import Generator, build_generator
 from semdistill.generative.makd import align, edge_prompts
+from semdistill.utils.io import save_tensors
 from semdistill.utils.seeds import derive_seeds
 
 #: seed offsets (``derive_seeds(cfg.seed, offset, n)``) of each generated set.
@@ -93,7 +94,7 @@ def save_datasets(run_dir: RunDir, tensors: Mapping[str, torch.Tensor],
     """Write the cache :func:`load_datasets` reads."""
     cache, meta_path = dataset_paths(run_dir)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(cache))
+    save_tensors({k: v.contiguous() for k, v in tensors.items()}, str(cache))
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
 
 

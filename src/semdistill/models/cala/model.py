@@ -22,13 +22,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from semdistill.errors import UserError
 from semdistill.metrics.complexity import count_parameters
 from semdistill.models.cala.config import CALAConfig
 from semdistill.models.cala.layer import LAYER_TYPES, GatedLoRALayer
+from semdistill.utils.io import save_tensors
 
 
 class AdapterFileError(UserError, ValueError):
@@ -231,7 +232,7 @@ class CALAModel(nn.Module):
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"format": "semdistill.cala/1", "config": self.config.model_dump_json(),
                 "num_rates": str(self.num_rates), "gate": type(self.gate).__name__}
-        save_file(self.adapter_state_dict(), str(path), metadata=meta)
+        save_tensors(self.adapter_state_dict(), str(path), metadata=meta)
         return path
 
     def load_adapters(self, path: str | Path) -> None:
