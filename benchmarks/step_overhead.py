@@ -46,6 +46,7 @@ from semdistill.experiments.ltsc import aug_seed, augment_of, build_student
 from semdistill.experiments.registry import load_config_file
 from semdistill.models.latent_jscc import LatentJSCC, jscc_loss
 from semdistill.teachers import KnowledgeStore, resolve_teacher
+from semdistill.utils.stats import t_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,19 +59,6 @@ def median_ms(fn: Callable[[], Any], reps: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
-
-
-#: two-sided 95% Student-t quantiles by degrees of freedom (1..10)
-T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228]
-
-
-def t_interval(values: list[float]) -> tuple[float, float, float]:
-    """(low, mean, high) of a 95% t-interval of the mean (a point when there is one value)."""
-    mean = statistics.mean(values)
-    if len(values) < 2:
-        return mean, mean, mean
-    half = T95[min(len(values) - 2, len(T95) - 1)] * statistics.stdev(values) / len(values) ** 0.5
-    return mean - half, mean, mean + half
 
 
 def paired(rnd: int, trainer: Callable[[], float], bare: Callable[[], float]

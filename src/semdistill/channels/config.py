@@ -8,6 +8,15 @@ from pydantic import Field, model_validator
 
 from semdistill.config import StrictModel
 
+#: channel key → the name figures and reports print.
+CHANNEL_NAMES = {"awgn": "AWGN", "rayleigh": "Rayleigh fading",
+                 "rayleigh_block": "Rayleigh block fading", "rician": "Rician block fading"}
+
+
+def channel_name(key: str) -> str:
+    """``"awgn"`` → ``"AWGN"``; an unknown key is returned as given."""
+    return CHANNEL_NAMES.get(key, key)
+
 
 class ChannelConfig(StrictModel):
     """Channel, fading correlation, CSI and equalizer of a :class:`~semdistill.channels.Link`.
@@ -40,6 +49,23 @@ class ChannelConfig(StrictModel):
             raise ValueError(f"correlation={self.correlation!r} needs block fading "
                              f"(name='rayleigh_block' or 'rician'), not {self.name!r}")
         return self
+
+    def describe(self) -> str:
+        """One line for reports and figure titles, e.g. ``"Rayleigh block fading (J = 4
+        blocks, dispersion correlation ω = 0.05, MMSE equalizer)"``; AWGN is just ``"AWGN"``."""
+        if self.name == "awgn":
+            return "AWGN"
+        parts = [f"J = {self.num_blocks} block{'s' * (self.num_blocks > 1)}"]
+        if self.correlation == "exponential":
+            parts.append(f"exponential correlation ρ = {self.rho:g}")
+        elif self.correlation == "dispersion":
+            parts.append(f"dispersion correlation ω = {self.omega:g}")
+        if self.name == "rician":
+            parts.append(f"K = {self.k_factor:g}")
+        parts.append(f"{self.equalizer.upper()} equalizer")
+        if self.csi_error_var:
+            parts.append(f"CSI error variance {self.csi_error_var:g}")
+        return f"{channel_name(self.name)} ({', '.join(parts)})"
 
     def channel_kwargs(self) -> dict[str, object]:
         """Keyword arguments for :func:`~semdistill.channels.build_channel` ``(self.name, ...)``."""

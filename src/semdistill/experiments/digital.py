@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from semdistill.channels.config import channel_name
 from semdistill.digital import NO_FIT
 from semdistill.experiments.report import MarkdownReport
 from semdistill.experiments.rundir import RunDir
-from semdistill.figures import plot_metric
+from semdistill.figures import display_name, plot_metric
 from semdistill.results import Results, ResultsError
 
 RESULTS = "digital.json"
@@ -31,7 +32,7 @@ def envelope_rows(res: Results, metrics: Sequence[str], semantic: Sequence[dict[
         row |= {"channel uses": r["budget"], "SNR dB": r["snr_db"]}
         s = same.get((*(r.get(k) for k in keys), r["budget"], r["snr_db"]))
         if s is not None:
-            row[f"{s['method']} {primary}"] = s[primary]
+            row[f"{display_name(s['method'])} {primary}"] = s[primary]
         if r["status"] == NO_FIT:
             row |= {f"digital {primary}": NO_FIT}
         else:
@@ -94,5 +95,6 @@ def digital_section(md: MarkdownReport, rd: RunDir, metrics: Sequence[str],
             for x, by in (("snr_db", "budget"), ("budget", "snr_db")):
                 p = plot_metric(both, x, y, rd.plots / f"digital-{y}-vs-{x}-{tag}.png",
                                 group_by=("method", by), where=where, logx=x == "budget",
-                                title=f"digital envelope vs semantic, {tag}")
+                                title=f"digital envelope vs semantic over "
+                                      f"{channel_name(tag) if keys == ('channel',) else tag}")
                 md.image(f"plots/{p.name}", p.stem)

@@ -1,12 +1,63 @@
-"""A small Markdown report builder, and the generic report drawn from any results files."""
+"""A small Markdown report builder and the value rules every report follows.
+
+* :func:`pivot`: records → one row per group, one column per axis value, columns sorted
+  numerically (``-5 dB | 0 dB | 5 dB | 10 dB``, never in the order records were appended).
+* :func:`relative_gain` / :func:`gain_text`: a relative gain only over a positive baseline;
+  otherwise the absolute difference (a cosine consistency can be negative, and a relative
+  figure over it is meaningless).
+* :func:`quality_text`: PSNR with ``lossless`` for identical images.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from semdistill.metrics.image import LOSSLESS_PSNR_DB
 from semdistill.utils.io import atomic_write_text
+
+
+def pivot(records: Iterable[Mapping[str, Any]], rows: Sequence[str], column: str, value: str,
+          header: Callable[[Any], str] = lambda v: f"{v:g} dB",
+          name: Callable[[str, Any], Any] = lambda key, v: v) -> list[dict[str, Any]]:
+    """One row per distinct ``rows`` tuple (first-seen order) holding ``value`` at each
+    ``column`` value (the mean when several records share a cell, e.g. seeds); columns sorted
+    numerically and named by ``header``. ``name(key, v)`` formats each row field (e.g. a
+    method key → its display name)."""
+    cells: dict[tuple[Any, ...], dict[Any, list[float]]] = {}
+    for r in records:
+        if r.get(value) is not None:
+            key = tuple(r.get(k) for k in rows)
+            cells.setdefault(key, {}).setdefault(r[column], []).append(r[value])
+    cols = sorted({c for row in cells.values() for c in row})
+    return [{**{k: name(k, v) for k, v in zip(rows, key, strict=True)},
+             **{header(c): statistics.fmean(row[c]) if c in row else None for c in cols}}
+            for key, row in cells.items()]
+
+
+def relative_gain(value: float, baseline: float | None) -> float | None:
+    """``value / baseline − 1``, or None when the baseline is missing or not positive."""
+    if baseline is None or not math.isfinite(baseline) or baseline <= 0:
+        return None
+    return value / baseline - 1
+
+
+def gain_text(value: float, baseline: float | None) -> str:
+    """``"+12.3%"`` over a positive baseline, else the absolute difference (``"+0.0123 abs."``)."""
+    gain = relative_gain(value, baseline)
+    if gain is not None:
+        return f"{gain:+.1%}"
+    return "n/a" if baseline is None else f"{value - baseline:+.4f} abs."
+
+
+def quality_text(psnr_db: float | None) -> str:
+    """PSNR [dB] as text: ``lossless`` for identical images, ``n/a`` when missing."""
+    if psnr_db is None:
+        return "n/a"
+    return "lossless" if psnr_db >= LOSSLESS_PSNR_DB - 1e-3 else f"{psnr_db:.2f}"
 
 
 def _fmt(v: Any, floatfmt: str) -> str:

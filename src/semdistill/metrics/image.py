@@ -6,11 +6,15 @@ Images are ``(B, 3, H, W)`` floats in [0, 1]. Every function returns one value p
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
 #: floor on the MSE so identical inputs give a finite PSNR (100 dB at peak 1).
 MSE_FLOOR = 1e-10
+#: the PSNR of identical images [dB] at peak 1 (the MSE floor): reports print it as "lossless".
+LOSSLESS_PSNR_DB = -10.0 * math.log10(MSE_FLOOR)
 
 
 def mse_per_sample(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -66,7 +66,8 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tiny_run):
     assert [q for q, _ in sweep] == [5, 10, 20, 30, 50, 75, 90]
     assert [b for _, b in sweep] == sorted(b for _, b in sweep)  # JPEG grows with quality
     pngs = {p.name for p in (run / "plots").glob("*.png")}
-    assert {"cala-gain-heatmap.png", "psnr-vs-snr-rate0.png", "consistency-vs-bytes.png"} <= pngs
+    assert {"cala-gain-heatmap.png", "psnr-vs-snr.png", "latent-psnr-vs-snr.png",
+            "consistency-vs-bytes.png"} <= pngs
     assert any(p.startswith("samples-") for p in pngs)
     assert (run / "adapters" / "cala.safetensors").is_file()
     assert (run / "makd" / "deliverable.safetensors").is_file()
@@ -74,6 +75,10 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tiny_run):
     assert "Required results (measured)" in report and "rate-matched reading" in report
     assert "cala_gain_over_base: CALA image PSNR over the grid" in report
     assert "plots/consistency-vs-bytes.png" in report
+    assert "channel: Rayleigh block fading (J = 2 blocks, exponential correlation ρ = 0.5" in report
+    assert "| edge image, PNG |" in report and "| lossless |" in report and "| 100 |" not in report
+    assert "{'" not in report  # no raw Python dicts
+    assert report.index("## Readings this run used") < report.index("## Appendix")
     # the digital baseline (eval.digital in tiny.yaml): budgets read from the codec's rates
     dig = Results.load(run / "results" / "digital.json")
     assert dig.meta["native_budgets"] == [4, 16] and dig.meta["budgets"] == [4, 16, 256, 1024]
@@ -82,7 +87,7 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tiny_run):
         "no configuration fits"}
     assert all({"psnr", "ssim", "consistency", "failure_rate"} <= set(r)
                for r in dig.records if r.get("status") != "no configuration fits")
-    assert "Digital baseline" in report and "latent codec (cala) psnr" in report
+    assert "Digital baseline" in report and "| CALA psnr |" in report
     assert "digital-psnr-vs-budget-rayleigh_block.png" in pngs
     # the codec-ceiling benchmark runs on this run's config and cached latents
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "codec_ceiling.py"), str(run),
@@ -106,6 +111,17 @@ def test_eval_reloads_the_trained_codecs_and_never_trains(tiny_run, tmp_path, mo
     assert main(["eval", str(run), "--snr", "0,10", "--channel", "awgn"]) == 0
     grid = Results.load(run / "results" / "dekag-grid-awgn.json")
     assert len(grid.records) == 5 * 2 * 2 and {r["channel"] for r in grid.records} == {"awgn"}
+    # the report tables the new grid under its channel, with its own plots
+    report = (run / "report.md").read_text()
+    assert "## Re-evaluation over AWGN" in report and "plots/psnr-vs-snr-awgn.png" in report
+    assert "channel: Rayleigh block fading" in report  # the training grid stays described
+    pngs = {p.name for p in (run / "plots").glob("*.png")}
+    assert {"psnr-vs-snr-awgn.png", "psnr-vs-snr.png", "samples-awgn-rate1-snr0.png"} <= pngs
+    for name in ("psnr-vs-snr-awgn.png", "psnr-vs-snr.png"):
+        (run / "plots" / name).unlink()
+    assert main(["report", str(run)]) == 0  # rebuilds every plot from the results
+    assert {"psnr-vs-snr-awgn.png", "psnr-vs-snr.png"} <= {p.name for p in
+                                                            (run / "plots").glob("*.png")}
     assert all(t["skipped"] and t["steps"] == 3 for t in grid.meta["train"].values())
     assert sorted(p.relative_to(run) for p in (run / "checkpoints").rglob("*")
                   if p.is_dir()) == checkpoints

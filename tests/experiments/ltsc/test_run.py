@@ -55,8 +55,7 @@ def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
                                                    "prestored-nonadaptive"}
     assert all(0 < r["energy"] <= 1 + 1e-5 for r in acc.records)  # Es ≤ 1 (power: max)
     assert "Transmitted energy per symbol Es" in report
-    for png in ("accuracy-vs-snr-awgn", "accuracy-vs-snr-rayleigh", "accuracy-vs-fraction",
-                "distill-time"):
+    for png in ("accuracy-vs-snr", "accuracy-vs-fraction", "distill-time"):
         assert (run / "plots" / f"{png}.png").stat().st_size > 1000
     _digital_baseline_is_reported(run, report)
     info = json.loads((run / "results" / "run-info.json").read_text())
@@ -71,6 +70,23 @@ def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
     assert main(["run", "--resume", str(run)]) == 0
     timings = json.loads((run / "results" / "run-info.json").read_text())["timings"]
     assert all(t["skipped"] for t in timings.values())
+
+
+def test_report_after_eval_sorts_snr_columns_and_rebuilds_every_plot(tmp_path, monkeypatch):
+    run = _tiny_run(tmp_path, monkeypatch, "runs.online=false", "runs.scratch=false",
+                    "runs.non_adaptive=false", "runs.fractions=[]")
+    assert main(["eval", str(run), "--snr", "10,-5,5", "--channel", "awgn"]) == 0
+    report = (run / "report.md").read_text()
+    assert "**AWGN** (top-1 accuracy" in report and "**Rayleigh fading** (top-1" in report
+    assert "| method | -5 dB | 5 dB | 10 dB |" in report  # numeric order, not eval order
+    assert "| pre-stored KD | " in report and "| prestored |" not in report
+    assert "## Readings this run used" in report and "`store.k` = 2" in report
+    assert "Reference lines: teacher" in report
+    for png in (run / "plots").glob("*.png"):
+        png.unlink()
+    assert main(["report", str(run)]) == 0
+    assert {"accuracy-vs-snr.png", "accuracy-vs-fraction.png", "distill-time.png",
+            "digital-accuracy-vs-snr_db-awgn.png"} <= {p.name for p in (run / "plots").glob("*.png")}
 
 
 def test_tampered_store_in_a_run_is_named(tmp_path, monkeypatch, capsys):
@@ -108,14 +124,25 @@ def test_extra_seeds_average_the_seed_sensitive_checks(tmp_path, monkeypatch):
     assert sorted((r["method"], r["adaptive"], r["seed"], r["snr_db"]) for r in by_seed) == sorted(
         (m, a, seed, snr) for m, a in (("prestored", True), ("online", True), ("prestored", False))
         for seed in (0, 3) for snr in (0.0, 10.0))
-    snr_methods = {r["method"] for r in Results.load(run / "results" / "accuracy-vs-snr.json").records}
-    assert snr_methods == main_runs  # extra seeds only at the check SNRs
+    acc = Results.load(run / "results" / "accuracy-vs-snr.json").records
+    assert {r["method"] for r in acc} == main_runs  # extra seeds under their main variant's name
+    assert sorted((r["method"], r["seed"], r["channel"], r["snr_db"]) for r in acc) == sorted(
+        (m, seed, ch, snr) for m in main_runs for seed in (0, 3) for ch in ("awgn", "rayleigh")
+        for snr in (0.0, 10.0))
+    same = {(r["method"], r["seed"], r["snr_db"]): r["accuracy"] for r in acc
+            if r["channel"] == "awgn"}
+    assert all(same[(m, seed, snr)] == r["accuracy"] for r in by_seed
+               for m, seed, snr in [(r["method"] if r["adaptive"] else "prestored-nonadaptive",
+                                     r["seed"], r["snr_db"])])  # the same evaluation
 
     def mean(method: str, adaptive: bool, snr: float) -> float:
         return sum(r["accuracy"] for r in by_seed if (r["method"], r["adaptive"], r["snr_db"])
                    == (method, adaptive, snr)) / 2
 
     report = (run / "report.md").read_text()
+    assert "Students of several seeds (0, 3): tables give the mean" in report
+    assert (f"| pre-stored KD | {mean('prestored', True, 0.0):.3f} | "
+            f"{mean('prestored', True, 10.0):.3f} |") in report
     assert (f"prestored {mean('prestored', True, 10.0):.4f} vs online "
             f"{mean('online', True, 10.0):.4f}") in report
     assert (f"adaptive {mean('prestored', True, 0.0):.4f} vs non-adaptive "

@@ -35,7 +35,9 @@ def test_makd_tiny_run_writes_report_results_and_plots(saved_edge, tmp_path):
     assert "Reference points" in report
     assert "PASS** deliverable_fraction: deliverable = " in report or \
         "FAIL** deliverable_fraction: deliverable = " in report
-    assert "| steps | none | metaword | lora | makd | best |" in report  # budgets 2 and 4
+    assert ("| steps | no alignment | metaword only | LoRA only | MAKD | best |"
+            in report)  # budgets 2 and 4, display names only
+    assert "## Readings this run used" in report and "`makd.metaword_placement` = " in report
     res = Results.load(run / "results" / "consistency.json")
     methods = {r["method"] for r in res.records}
     assert methods == {"none", "metaword", "lora", "makd"}
@@ -76,6 +78,20 @@ def test_gain_check_reads_min_gain():
     assert abs(gain["makd_gain_vs_none"].measured["gain"] - 0.4) < 1e-12
     strict = required_checks(_results(0.0, none=0.5, makd=0.7), MAKDExperimentConfig(min_gain=0.5))
     assert not strict[0].passed
+
+
+def test_no_relative_gain_over_a_baseline_that_is_not_positive():
+    from semdistill.experiments.makd.report import final_means, method_rows
+
+    res = _results(0.0, none=-0.0102, makd=0.0484)  # a relative gain would read "-574.5%"
+    check = {c.name: c for c in required_checks(res, MAKDExperimentConfig())}["makd_gain_vs_none"]
+    assert not check.passed and check.measured["gain"] is None
+    assert "%" not in check.detail.split("(required")[0]
+    assert "+0.0586): no relative gain over a baseline that is not positive" in check.detail
+    rows = {r["method"]: r for r in method_rows(final_means(res, 4))}
+    assert rows["MAKD"]["gain vs none"] == "+0.0586 abs."
+    positive = {r["method"]: r for r in method_rows(final_means(_results(0.0), 4))}
+    assert positive["MAKD"]["gain vs none"] == "+60.0%"
 
 
 def test_config_needs_an_embedder():

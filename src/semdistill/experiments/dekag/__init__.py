@@ -101,8 +101,9 @@ def evaluate(cfg: DekagConfig, run_dir: RunDir, snr_db: list[float] | None = Non
     """Re-evaluate a finished run on other SNRs and/or another channel (trained weights reused).
 
     Never trains and never generates data: a missing ``checkpoints/<stage>/final`` or data
-    cache is refused in one line. Writes ``results/dekag-grid-<channel>.json`` (and refreshes
-    the plots) and returns its path.
+    cache is refused in one line. Writes ``results/dekag-grid-<channel>.json`` and its sample
+    grids, then rebuilds ``report.md`` and every plot (the new grid's named ``*-<channel>``),
+    and returns its path.
     """
     run_dir.require_finished(stage_tags(cfg))
     data = require_datasets(run_dir)
@@ -112,7 +113,9 @@ def evaluate(cfg: DekagConfig, run_dir: RunDir, snr_db: list[float] | None = Non
     link = Link.from_config(cfg.codec.channel, normalize=False)  # the trained weights, sent over it
     grid, _ = _evaluate_into(cfg, run_dir, models, data, list(snr_db or cfg.eval.snr_db),
                              name, {"trainable": counts, "train": info}, link)
-    return grid.save(run_dir.results / f"dekag-grid-{name}.json")
+    path = grid.save(run_dir.results / f"dekag-grid-{name}.json")
+    build_report(run_dir)
+    return path
 
 
 register_experiment("dekag", DekagConfig, evaluate=evaluate, report=build_report,

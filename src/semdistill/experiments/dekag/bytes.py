@@ -15,13 +15,12 @@ reading (:func:`bytes_notes`) carries no verdict.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from semdistill.experiments.checks import Check
-from semdistill.figures import plot_metric
+from semdistill.figures import metric_figure
 from semdistill.generative.edge import EdgeLDM
 from semdistill.generative.link import JPEG_QUALITY, jpeg_roundtrip, jpeg_scan_bytes, png_sizes
 from semdistill.metrics.consistency import ConsistencyScorer
@@ -159,11 +158,10 @@ def _rate_matched(best: dict[str, Any], curve: list[dict[str, Any]]) -> list[str
             f"(q{curve[0]['quality']}) is {min(x['bytes'] for x in curve):.1f} B/image"]
 
 
-def plot_consistency_vs_bytes(grid: Results, refs: Results, out: Path,
-                              labels: Mapping[str, str] | None = None) -> Path | None:
-    """Consistency against bytes per image: each method at the grid's highest SNR (one point
-    per rate) and JPEG of the edge image over its quality sweep. None without consistency.
-    ``labels`` maps method keys to display names."""
+def consistency_vs_bytes_figure(grid: Results, refs: Results, channel: str) -> Any | None:
+    """Consistency against bytes per image (log x): each method at the grid's highest SNR (one
+    point per rate) over ``channel`` (its description), and JPEG of the edge image over its
+    quality sweep (method ``jpeg``). None without consistency. Returns the figure."""
     curve = jpeg_curve(refs)
     recs = [r for r in grid.records if "consistency" in r]
     if not recs:
@@ -172,10 +170,10 @@ def plot_consistency_vs_bytes(grid: Results, refs: Results, out: Path,
     pts = Results(grid.system, "consistency-vs-bytes")
     for r in recs:
         if r["snr_db"] == top:
-            name = (labels or {}).get(r["method"], r["method"])
-            pts.add(method=f"{name} ({top:g} dB)", bytes=r["bytes"],
-                    consistency=r["consistency"])
+            pts.add(method=r["method"], bytes=r["bytes"], consistency=r["consistency"])
     for r in curve:
-        pts.add(method="JPEG (edge image)", bytes=r["bytes"], consistency=r["consistency"])
-    return plot_metric(pts, "bytes", "consistency", out, logx=True,
-                       title="consistency to the cloud against bytes per image")
+        pts.add(method="jpeg", bytes=r["bytes"], consistency=r["consistency"])
+    return metric_figure(pts, "bytes", "consistency", logx=True,
+                         title=f"consistency to the cloud vs bytes per image\nlink at {top:g} dB "
+                               f"over {channel}\nJPEG of the edge image over its quality sweep "
+                               "(error-free)")

@@ -16,6 +16,7 @@ from pydantic import Field
 from semdistill.config import SNRdB, StrictModel, TrainConfig
 from semdistill.digital.config import DigitalConfig
 from semdistill.experiments.registry import ExperimentConfig
+from semdistill.figures import display_name
 from semdistill.generative.edge import EdgeSpec
 from semdistill.generative.generators import GeneratorConfig
 from semdistill.generative.makd import MAKDConfig
@@ -23,9 +24,8 @@ from semdistill.metrics.consistency import MetricSpec
 from semdistill.models.adapters import AdapterSpec
 from semdistill.models.latent_jscc import LatentJSCCConfig
 
-#: evaluation order and display names of the methods.
-METHOD_LABELS = {"base": "base (no alignment)", "shared_lora": "shared LoRA", "vgsa": "VGSA",
-                 "cala": "CALA", "full_ft": "full fine-tuning"}
+#: the methods of the system and their display names (semdistill.figures.METHOD_STYLES).
+METHOD_LABELS = {m: display_name(m) for m in ("base", "shared_lora", "vgsa", "cala", "full_ft")}
 
 
 class AlignmentSpec(StrictModel):

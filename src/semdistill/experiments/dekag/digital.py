@@ -66,8 +66,8 @@ def run_digital(cfg: DekagConfig, run_dir: RunDir, base: nn.Module,
         "images": n, "budgets": budgets, "native_budgets": rates,
         "fallback": "the mean of the sent edge images", "rule": RULE,
         "seconds": time.perf_counter() - t0,
-        "notes": [f"channel: {channel.name} (J={channel.num_blocks}, {channel.correlation}, "
-                  f"{channel.equalizer}), one frame of `channel uses` symbols per image, as "
+        "notes": [f"channel: {channel.describe()}, one frame of `channel uses` symbols per "
+                  "image, as "
                   "the codec's K_r symbols; the latent codec's figures are over all "
                   f"{len(data['test'])} test prompts, the prompt bytes not counted"]}
     return res.save(run_dir.results / RESULTS)
@@ -78,7 +78,7 @@ def report_digital(rep: MarkdownReport, run_dir: RunDir, grid: Results) -> None:
     method = "cala" if grid.select(method="cala") else "base"
     metrics = [m for m in ("psnr", "ssim", "consistency") if grid.records
                and m in grid.records[0]]
-    semantic = [{"method": f"latent codec ({method})", "channel": r["channel"],
+    semantic = [{"method": method, "channel": r["channel"],
                  "budget": r["symbols"], "snr_db": r["snr_db"], **{m: r[m] for m in metrics}}
                 for r in grid.select(method=method)]
     digital_section(rep, run_dir, metrics, semantic)

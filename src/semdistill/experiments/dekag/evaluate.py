@@ -130,8 +130,9 @@ def with_channel(cfg: DekagConfig, name: str) -> DekagConfig:
 def grid_meta(cfg: DekagConfig, models: Mapping[str, nn.Module], data: Mapping[str, Any],
               channel: str, figures: Mapping[str, Any], extra: Mapping[str, Any]
               ) -> dict[str, Any]:
-    """The grid's ``meta``: setting, thresholds, ``figures`` (``plots``, ``grids``,
-    ``bytes_plot``: paths relative to the run) and ``extra`` (trainable counts, training)."""
+    """The grid's ``meta``: setting, channel (key and description), thresholds, ``figures``
+    (``grids``: the sample grids' paths relative to the run) and ``extra`` (trainable counts,
+    training)."""
     base = models["base"]
     ch = cfg.codec.channel
     return {
@@ -139,9 +140,8 @@ def grid_meta(cfg: DekagConfig, models: Mapping[str, nn.Module], data: Mapping[s
         "cloud": f"{cfg.cloud.kind}:{cfg.cloud.style}", "subject": cfg.data.subject,
         "alignment": data.get("deliverable"), "codec_params": count_parameters(base),
         "k_max": base.k_max, "rates": base.rates, "constellation": cfg.codec.constellation,
-        "channel": f"{channel} (J={ch.num_blocks}, {ch.correlation}, {ch.equalizer})",
+        "channel": channel, "channel_text": ch.describe(),
         "embedders": cfg.metrics.embedders, "low_snr_db": cfg.eval.low_snr_db,
         "min_gain_db": cfg.eval.min_gain_db, "max_fraction": cfg.eval.max_fraction,
-        "plots": figures["plots"], "grids": figures["grids"], **extra,
-        "bytes_plot": figures["bytes_plot"],
+        "grids": figures["grids"], **extra,
     }

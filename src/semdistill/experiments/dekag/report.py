@@ -8,34 +8,49 @@ results files and held to the run's validated config (``eval.min_gain_db``,
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from semdistill.experiments.checks import Check, check_lines
-from semdistill.experiments.dekag.bytes import bytes_checks, bytes_notes, plot_consistency_vs_bytes
+from semdistill.experiments.dekag.bytes import (
+    bytes_checks,
+    bytes_notes,
+    consistency_vs_bytes_figure,
+)
 from semdistill.experiments.dekag.config import METHOD_LABELS, DekagConfig, EvalSpec
 from semdistill.experiments.dekag.digital import report_digital
 from semdistill.experiments.dekag.evaluate import Evaluation
+from semdistill.experiments.readings import readings_section
 from semdistill.experiments.registry import load_config
-from semdistill.experiments.report import MarkdownReport
+from semdistill.experiments.report import MarkdownReport, quality_text
 from semdistill.experiments.rundir import RunDir
-from semdistill.figures import plot_metric, save_figure, save_image_grid
+from semdistill.figures import (
+    Panel,
+    display_name,
+    label,
+    method_order,
+    metric_figure,
+    panel_figure,
+    save_figure,
+    save_image_grid,
+)
 from semdistill.results import Results
 
 
 # ---- plots ---------------------------------------------------------------------------------
-def plot_heatmap(grid: Results, a: str, b: str, out: Path, metric: str = "psnr") -> Path:
-    """``metric`` of method ``a`` minus method ``b`` [dB] over rate (rows) × SNR (columns)."""
+def heatmap_figure(grid: Results, a: str, b: str, channel: str, metric: str = "psnr") -> Any:
+    """``metric`` of method ``a`` minus method ``b`` [dB] over rate (rows) × SNR (columns),
+    over ``channel`` (its description). Returns the figure."""
     import matplotlib.pyplot as plt  # the Agg backend is chosen by semdistill.figures
 
     rates = sorted({r["rate"] for r in grid.records})
     snrs = sorted({r["snr_db"] for r in grid.records})
     val = {(r["method"], r["rate"], r["snr_db"]): r[metric] for r in grid.records}
     gain = [[val[(a, ri, s)] - val[(b, ri, s)] for s in snrs] for ri in rates]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(snrs), 1.0 + 0.6 * len(rates)), dpi=120)
+    fig, ax = plt.subplots(figsize=(1.6 + 0.8 * len(snrs), 1.4 + 0.6 * len(rates)), dpi=150)
     im = ax.imshow(gain, cmap="viridis", aspect="auto", origin="lower")
     for i in range(len(rates)):
         for j in range(len(snrs)):
@@ -45,37 +60,45 @@ def plot_heatmap(grid: Results, a: str, b: str, out: Path, metric: str = "psnr")
     ax.set_yticks(range(len(rates)), [f"{symbols[r]}" for r in rates])
     ax.set_xlabel("SNR [dB]")
     ax.set_ylabel("K_r [symbols]")
-    ax.set_title(f"{metric} gain of {METHOD_LABELS.get(a, a)} over {METHOD_LABELS.get(b, b)} [dB]",
-                 fontsize=9)
+    ax.set_title(f"{label(metric)}: {display_name(a)} − {display_name(b)}\n{channel}",
+                 fontsize=8)
     fig.colorbar(im, ax=ax)
     fig.tight_layout()
-    return save_figure(fig, out)
+    return fig
 
 
-def plot_curves(run_dir: RunDir, grid: Results, refs: Results, base: nn.Module
-                ) -> tuple[list[str], str | None]:
-    """PSNR against SNR per rate, latent PSNR at the highest rate, the CALA gain heatmap and
-    consistency against bytes; returns (the curves' paths, the bytes plot's path or None),
-    relative to the run."""
-    plots = []
-    for r, k in enumerate(base.rates):
-        p = plot_metric(grid, "snr_db", "psnr", run_dir.plots / f"psnr-vs-snr-rate{r}.png",
-                        where={"rate": r}, title=f"image PSNR, K_r = {k} symbols")
-        plots.append(str(p.relative_to(run_dir.path)))
-    p = plot_metric(grid, "snr_db", "latent_psnr", run_dir.plots / "latent-psnr-vs-snr.png",
-                    where={"rate": base.num_rates - 1}, title="latent PSNR, highest rate")
-    plots.append(str(p.relative_to(run_dir.path)))
+def grid_figures(grid: Results, refs: Results, suffix: str = "") -> dict[str, Any]:
+    """file name → figure for one grid: image PSNR vs SNR (a panel per rate, shared y range),
+    latent PSNR at the highest rate, the CALA gain heatmap and consistency against bytes; every
+    title names the grid's channel. ``suffix`` tells the grids of ``semdistill eval`` apart."""
+    channel = channel_text(grid.meta)
+    rates = sorted({(r["rate"], r["symbols"]) for r in grid.records})
+    out = {f"psnr-vs-snr{suffix}.png": panel_figure(
+        [Panel(grid, {"rate": r}, f"K_r = {k} symbols") for r, k in rates], "snr_db", "psnr",
+        title=f"user image PSNR vs SNR\n{channel}")}
+    top, k = rates[-1]
+    out[f"latent-psnr-vs-snr{suffix}.png"] = metric_figure(
+        grid, "snr_db", "latent_psnr", where={"rate": top},
+        title=f"latent PSNR vs SNR, K_r = {k} symbols\n{channel}")
     if any(r["method"] == "cala" for r in grid.records):
-        plot_heatmap(grid, "cala", "base", run_dir.plots / "cala-gain-heatmap.png")
-    bytes_plot = plot_consistency_vs_bytes(grid, refs, run_dir.plots / "consistency-vs-bytes.png",
-                                           METHOD_LABELS)
-    return plots, str(bytes_plot.relative_to(run_dir.path)) if bytes_plot else None
+        out[f"cala-gain-heatmap{suffix}.png"] = heatmap_figure(grid, "cala", "base", channel)
+    fig = consistency_vs_bytes_figure(grid, refs, channel)
+    if fig is not None:
+        out[f"consistency-vs-bytes{suffix}.png"] = fig
+    return out
+
+
+def channel_text(meta: Mapping[str, Any]) -> str:
+    """The grid's channel as a sentence (runs made before ``channel_text`` give their key)."""
+    return str(meta.get("channel_text") or meta.get("channel", "the run's channel"))
 
 
 def plot_samples(cfg: DekagConfig, run_dir: RunDir, ev: Evaluation, data: Mapping[str, Any],
                  methods: list[str], base: nn.Module, snr_list: list[float]) -> list[str]:
     """Cloud, edge and every method's user images at (rate 1, SNR nearest 0 dB) and at (the
-    highest rate, the highest SNR); returns the grids' paths relative to the run."""
+    highest rate, the highest SNR) over the codec's channel; returns the grids' paths relative
+    to the run (``plots/samples-<channel>-rate<r>-snr<snr>.png``)."""
+    ch = cfg.codec.channel
     grids = []
     edge_img = ev.edge.decode_latents(data["test"][: cfg.eval.grid_images]).cpu()
     cloud_img = data["cloud_test"][: cfg.eval.grid_images]
@@ -85,9 +108,10 @@ def plot_samples(cfg: DekagConfig, run_dir: RunDir, ev: Evaluation, data: Mappin
         rows, labels = [cloud_img, edge_img], ["cloud", "edge (aligned)"]
         for m in methods:
             rows.append(ev.samples[f"{m}|{r}|{snr:g}"])
-            labels.append(METHOD_LABELS.get(m, m))
-        path = save_image_grid(run_dir.plots / f"samples-rate{r}-snr{snr:g}.png", rows, labels,
-                               f"user images at K_r = {base.rates[r]} symbols, {snr:g} dB")
+            labels.append(display_name(m))
+        path = save_image_grid(run_dir.plots / f"samples-{ch.name}-rate{r}-snr{snr:g}.png",
+                               rows, labels, f"user images at K_r = {base.rates[r]} symbols, "
+                                             f"{snr:g} dB, {ch.describe()}")
         grids.append(str(path.relative_to(run_dir.path)))
     return grids
 
@@ -95,11 +119,10 @@ def plot_samples(cfg: DekagConfig, run_dir: RunDir, ev: Evaluation, data: Mappin
 def plot_evaluation(cfg: DekagConfig, run_dir: RunDir, ev: Evaluation,
                     models: Mapping[str, nn.Module], data: Mapping[str, Any],
                     snr_list: list[float]) -> dict[str, Any]:
-    """Every plot of an evaluation: ``{"plots", "grids", "bytes_plot"}`` (paths in the run)."""
-    base = models["base"]
-    plots, bytes_plot = plot_curves(run_dir, ev.grid, ev.refs, base)
-    grids = plot_samples(cfg, run_dir, ev, data, list(models), base, snr_list)
-    return {"plots": plots, "grids": grids, "bytes_plot": bytes_plot}
+    """The sample grids of an evaluation (drawn from its images; every other plot is drawn by
+    :func:`build_report` from the results): ``{"grids": [paths in the run]}``."""
+    return {"grids": plot_samples(cfg, run_dir, ev, data, list(models), models["base"],
+                                  snr_list)}
 
 
 # ---- checks --------------------------------------------------------------------------------
@@ -165,12 +188,10 @@ def checks(grid: Results, refs: Results, meta: Mapping[str, Any], ev: EvalSpec) 
 # ---- report.md -----------------------------------------------------------------------------
 def _methods_table(grid: Results, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
-    for m in METHOD_LABELS:
+    for m in sorted({r["method"] for r in grid.records}, key=method_order):
         recs = grid.select(method=m)
-        if not recs:
-            continue
         t = meta.get("trainable", {}).get(m, {})
-        rows.append({"method": METHOD_LABELS[m], "trainable": t.get("trainable"),
+        rows.append({"method": display_name(m), "trainable": t.get("trainable"),
                      "fraction": f"{t.get('fraction', 0):.2%}",
                      "train s": meta.get("train", {}).get(m, {}).get("seconds"),
                      "PSNR": mean_of(recs, "psnr"), "latent PSNR": mean_of(recs, "latent_psnr"),
@@ -183,44 +204,92 @@ def _bytes_table(grid: Results, refs: Results) -> list[dict[str, Any]]:
     cala = {r["rate"]: r.get("consistency") for r in grid.select(method="cala", snr_db=top)}
     rates = sorted({(r["rate"], r["symbols"], r["bytes"]) for r in grid.records})
     return ([{"link": f"prompt + K_r={k} symbols" + (f" (CALA, {top:g} dB)" if cala else ""),
-              "bytes": b, "consistency": cala.get(i)} for i, k, b in rates]
+              "bytes": b, "consistency": cala.get(i), "PSNR vs edge image": ""}
+             for i, k, b in rates]
             + [{"link": r["reference"], "bytes": r["bytes"], "consistency": r.get("consistency"),
-                "PSNR vs edge image": r["psnr"]} for r in refs.records])
+                "PSNR vs edge image": quality_text(r.get("psnr"))} for r in refs.records])
+
+
+def _setting(meta: Mapping[str, Any]) -> str:
+    """The paragraph on the setting (edge, cloud, subject, alignment, codec, channel)."""
+    subject = meta.get("subject") or {}
+    subject_text = " ".join(str(subject[k]) for k in ("size", "color", "shape", "style")
+                            if k in subject) or "none"
+    al = meta.get("alignment")
+    if isinstance(al, Mapping):
+        al = (f"MAKD deliverable ({al.get('params')} parameters, {al.get('bytes')} bytes, "
+              f"metaword {al.get('token')}; {al.get('source')})")
+    rates = ", ".join(str(k) for k in meta.get("rates", []))
+    return (f"Edge: {meta.get('edge')}; cloud: {meta.get('cloud')}; held-out subject: "
+            f"{subject_text}; alignment: {al or 'none'}. Codec: {meta.get('codec_params')} "
+            f"parameters, K_max = {meta.get('k_max')}, rates K_r = {rates} symbols, "
+            f"{meta.get('constellation')}; channel: {channel_text(meta)}. Image PSNR is "
+            "measured against the aligned edge's own image (VAE decode of the sent latent); "
+            f"consistency against the cloud's images "
+            f"({', '.join(meta.get('embedders', [])) or 'none'}). Wall time "
+            f"{meta.get('seconds', 0):.0f} s.")
+
+
+def _grid_files(run_dir: RunDir) -> list[tuple[str, Results]]:
+    """(plot suffix, grid): the run's grid first, then each ``semdistill eval`` grid
+    (``results/dekag-grid-<channel>.json``, suffix ``-<channel>``)."""
+    out = [("", Results.load(run_dir.results / "dekag-grid.json"))]
+    for path in sorted(run_dir.results.glob("dekag-grid-*.json")):
+        out.append((path.stem.removeprefix("dekag-grid"), Results.load(path)))
+    return out
+
+
+def _images(rep: MarkdownReport, paths: Iterable[str]) -> None:
+    for p in paths:
+        rep.image(p, Path(p).stem)
+
+
+def _appendix(rep: MarkdownReport, grids: list[tuple[str, Results]]) -> None:
+    rep.section("Appendix: every grid record")
+    for _, grid in grids:
+        rep.text(f"**{channel_text(grid.meta)}** ({len(grid.records)} records):")
+        rep.table([{**r, "method": display_name(r["method"])} for r in grid.records])
 
 
 def build_report(run_dir: RunDir) -> Path:
-    """``report.md`` from ``results/dekag-grid.json`` and ``results/dekag-bytes.json``."""
+    """``report.md`` and every plot of it from ``results/dekag-grid*.json`` and
+    ``results/dekag-bytes.json`` (the sample grids are drawn by the evaluation)."""
     _, cfg = load_config(run_dir.config_data(), source=str(run_dir.path / "config.yaml"))
-    grid = Results.load(run_dir.results / "dekag-grid.json")
+    grids = _grid_files(run_dir)
     refs = Results.load(run_dir.results / "dekag-bytes.json")
+    drawn: dict[str, list[str]] = {}
+    for suffix, g in grids:
+        drawn[suffix] = [str(save_figure(fig, run_dir.plots / name).relative_to(run_dir.path))
+                         for name, fig in grid_figures(g, refs, suffix).items()]
+    grid = grids[0][1]
     meta = grid.meta
     rep = MarkdownReport("DeKA-g transmission alignment: CALA and the end-to-end link")
-    rep.text(f"Edge: {meta.get('edge')}; cloud: {meta.get('cloud')}; subject: "
-             f"{meta.get('subject')}; alignment: {meta.get('alignment')}. Codec: "
-             f"{meta.get('codec_params')} parameters, K_max = {meta.get('k_max')}, rates "
-             f"{meta.get('rates')} symbols, {meta.get('constellation')}, channel "
-             f"{meta.get('channel')}. Image PSNR is measured against the aligned edge's own image "
-             "(VAE decode of the sent latent); consistency against the cloud's images "
-             f"({', '.join(meta.get('embedders', [])) or 'none'}). Wall time "
-             f"{meta.get('seconds', 0):.0f} s.")
+    rep.text(_setting(meta))
     rep.section("Required results (measured)").bullets(
         check_lines(checks(grid, refs, meta, cfg.eval)) + bytes_notes(grid, refs))
-    rep.section("Methods (averages over the rate × SNR grid)").table(_methods_table(grid, meta))
+    rep.section(f"Methods (averages over the rate × SNR grid, {channel_text(meta)})").table(
+        _methods_table(grid, meta))
     rep.section("PSNR vs SNR per rate")
-    for p in meta.get("plots", []):
-        rep.image(p, Path(p).stem)
-    rep.section("CALA gain over the base codec").image("plots/cala-gain-heatmap.png", "gain")
+    _images(rep, [p for p in drawn[""] if "psnr" in p])
+    if any(r["method"] == "cala" for r in grid.records):
+        rep.section("CALA gain over the base codec").image("plots/cala-gain-heatmap.png", "gain")
     rep.section("Bytes per image vs PNG / JPEG")
-    if meta.get("bytes_plot"):
-        rep.image(meta["bytes_plot"], "consistency against bytes")
+    _images(rep, [p for p in drawn[""] if "consistency-vs-bytes" in p])
     rep.table(_bytes_table(grid, refs))
     report_digital(rep, run_dir, grid)
     rep.section("Samples")
-    for g in meta.get("grids", []):
-        rep.image(g, Path(g).stem)
+    _images(rep, meta.get("grids", []))
     if meta.get("merge_check"):
         rep.section("CALA merge check").text(
             "Max |merged − gated| latent difference over fixed conditions: "
             f"{meta['merge_check']:.2e}.")
-    rep.section("All grid records").table(grid.records)
+    for suffix, g in grids[1:]:
+        rep.section(f"Re-evaluation over {channel_text(g.meta)}")
+        snrs = ", ".join(f"{v:g}" for v in sorted({r["snr_db"] for r in g.records}))
+        rep.text(f"`semdistill eval`: the trained codecs, unchanged, over "
+                 f"{channel_text(g.meta)} at {snrs} dB (results/dekag-grid{suffix}.json).")
+        rep.table(_methods_table(g, g.meta))
+        _images(rep, drawn[suffix] + list(g.meta.get("grids", [])))
+    readings_section(rep, cfg, "dekag")
+    _appendix(rep, grids)
     return rep.save(run_dir.report_path)

@@ -77,7 +77,7 @@ def report_digital(md: MarkdownReport, rd: RunDir, acc: Results) -> None:
     if not (rd.results / RESULTS).is_file():
         return
     symbols = Results.load(rd.results / RESULTS).meta["native_budgets"][0]
-    semantic = [{"method": "student (prestored)", "channel": r["channel"], "budget": symbols,
+    semantic = [{"method": "prestored", "channel": r["channel"], "budget": symbols,
                  "snr_db": r["snr_db"], "accuracy": r["accuracy"]}
                 for r in acc.select(method="prestored")]
     digital_section(md, rd, ["accuracy"], semantic)

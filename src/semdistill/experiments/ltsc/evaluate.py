@@ -78,8 +78,12 @@ def evaluate_students(cfg: LTSCConfig, rd: RunDir, snr_db: Sequence[float],
 
 def accuracy_vs_snr(cfg: LTSCConfig, res: Results, students: Trained, test_ds: Any,
                     snr_db: Sequence[float], channels: list[str], device: torch.device) -> None:
-    """Replace ``res``'s records of ``channels`` with the main-seed, main-fraction students'
-    accuracy, active fraction and energy at every SNR of ``snr_db`` (dB)."""
+    """Replace ``res``'s records of ``channels`` with the main-fraction students' accuracy,
+    active fraction and energy at every SNR of ``snr_db`` (dB).
+
+    Students of ``runs.extra_seeds`` are recorded under their main variant's name with their
+    ``seed``, so curves and tables show the mean over seeds (with a 95% t-interval in plots).
+    """
     res.records = [r for r in res.records if r.get("channel") not in channels]
     res.meta = {"test_samples": len(test_ds), "repeats": cfg.eval.repeats,
                 "train_channel": cfg.channel.name}
@@ -87,12 +91,15 @@ def accuracy_vs_snr(cfg: LTSCConfig, res: Results, students: Trained, test_ds: A
         link = Link.from_config(ChannelConfig(name=ch, equalizer=cfg.channel.equalizer),
                                 normalize=False).to(device)
         for v, s in students:
-            grid = snr_db if v["fraction"] == cfg.fraction and v["seed"] == cfg.seed else []
-            for snr in grid:
+            if v["fraction"] != cfg.fraction:
+                continue
+            name = v["name"] if v["seed"] == cfg.seed else v["name"].removesuffix(
+                f"-s{v['seed']}")
+            for snr in snr_db:
                 m = measure(cfg, s, link, test_ds, snr, device)
-                res.add(method=v["name"], channel=ch, snr_db=float(snr), adaptive=v["adaptive"],
-                        fraction=v["fraction"], accuracy=m["accuracy"], active=m["active"],
-                        energy=m["energy"])
+                res.add(method=name, channel=ch, snr_db=float(snr), adaptive=v["adaptive"],
+                        fraction=v["fraction"], seed=v["seed"], accuracy=m["accuracy"],
+                        active=m["active"], energy=m["energy"])
 
 
 def accuracy_vs_fraction_and_seed(cfg: LTSCConfig, rd: RunDir, students: Trained, test_ds: Any,

@@ -11,13 +11,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from semdistill.channels.config import channel_name
 from semdistill.experiments.checks import Check, check_lines
 from semdistill.experiments.ltsc.config import LTSCConfig
 from semdistill.experiments.ltsc.digital import report_digital
+from semdistill.experiments.readings import readings_section
 from semdistill.experiments.registry import load_config
-from semdistill.experiments.report import MarkdownReport
+from semdistill.experiments.report import MarkdownReport, pivot
 from semdistill.experiments.rundir import RunDir
-from semdistill.figures import plot_metric, save_figure
+from semdistill.figures import (
+    Panel,
+    bar_figure,
+    display_name,
+    metric_figure,
+    panel_figure,
+    save_figure,
+)
 from semdistill.results import Results
 
 
@@ -28,8 +37,10 @@ def run_config(rd: RunDir) -> LTSCConfig:
 
 
 # ---- checks -----------------------------------------------------------------------------------
-def _acc(res: Results, method: str, channel: str, snr: float) -> float | None:
-    rows = res.select(method=method, channel=channel, snr_db=float(snr))
+def _acc(res: Results, method: str, channel: str, snr: float, seed: int) -> float | None:
+    """The main-seed student's accuracy (records made before ``seed`` was recorded are)."""
+    rows = [r for r in res.select(method=method, channel=channel, snr_db=float(snr))
+            if r.get("seed", seed) == seed]
     return rows[0]["accuracy"] if rows else None
 
 
@@ -58,7 +69,7 @@ def _prestored_vs_online(cfg: LTSCConfig, rd: RunDir, times: dict[str, dict[str,
     (prestored ≥ online − ``max_accuracy_drop``; means over seeds with ``runs.extra_seeds``)."""
     ev, hi = cfg.eval, cfg.eval.check_snr_db
     tp, to = times["prestored"]["seconds"], times["online"]["seconds"]
-    ap, ao = _acc(acc, "prestored", "awgn", hi), _acc(acc, "online", "awgn", hi)
+    ap, ao = (_acc(acc, m, "awgn", hi, cfg.seed) for m in ("prestored", "online"))
     how = f"AWGN, {hi:g} dB"
     per_seed = {m: _seed_accuracies(rd, m, True, hi) for m in ("prestored", "online")}
     if all(per_seed.values()):  # runs.extra_seeds: compare the means over seeds
@@ -81,8 +92,8 @@ def _prestored_vs_online(cfg: LTSCConfig, rd: RunDir, times: dict[str, dict[str,
 def _adaptive_vs_nonadaptive(cfg: LTSCConfig, rd: RunDir, acc: Results) -> list[Check]:
     """Adaptive ≥ non-adaptive prestored student at ``low_snr_db`` (AWGN; means over seeds)."""
     lo = cfg.eval.low_snr_db
-    a_ad = _acc(acc, "prestored", "awgn", lo)
-    a_na = _acc(acc, "prestored-nonadaptive", "awgn", lo)
+    a_ad = _acc(acc, "prestored", "awgn", lo, cfg.seed)
+    a_na = _acc(acc, "prestored-nonadaptive", "awgn", lo, cfg.seed)
     per_seed = {"adaptive": _seed_accuracies(rd, "prestored", True, lo),
                 "non-adaptive": _seed_accuracies(rd, "prestored", False, lo)}
     how = ""
@@ -126,39 +137,47 @@ def required_checks(cfg: LTSCConfig, rd: RunDir) -> list[Check]:
     return out
 
 
-# ---- report -----------------------------------------------------------------------------------
-def _snr_rows(res: Results, metric: str, keys: tuple[str, ...], **where: Any
-              ) -> list[dict[str, Any]]:
-    """One table row per ``keys`` group: the group's fields, then ``metric`` at each SNR."""
-    return [{**dict(zip(keys, key, strict=True)),
-             **{f"{x:g} dB": y for x, y in zip(xs, ys, strict=True)}}
-            for key, (xs, ys) in sorted(res.series("snr_db", metric, keys, **where).items())]
+# ---- figures and report --------------------------------------------------------------------
+def references(info: dict[str, Any]) -> dict[str, float]:
+    """The reference lines of the accuracy curves: the teacher's test accuracy (clean images,
+    no channel) and chance (1 / classes)."""
+    return {"teacher": info["teacher"]["test_accuracy"],
+            "chance": 1.0 / info["store"]["num_classes"]}
 
 
-def _bar_plot(times: Results, out: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    names = [r["method"] for r in times.records]
-    secs = [r["seconds"] for r in times.records]
-    fig, ax = plt.subplots(figsize=(6.0, 3.5), dpi=120)
-    ax.barh(names, secs)
-    ax.set_xlabel("distillation wall time [s]")
-    fig.tight_layout()
-    save_figure(fig, out)
+def _name(key: str, value: Any) -> Any:
+    return display_name(value) if key == "method" else value
 
 
-def _plots(cfg: LTSCConfig, rd: RunDir, acc: Results, fr: Results, times: Results
-           ) -> list[Path]:
-    """Accuracy vs SNR per channel, accuracy vs fraction, distillation time; returns the SNR
-    plots."""
-    snr_plots = [plot_metric(acc, "snr_db", "accuracy", rd.plots / f"accuracy-vs-snr-{ch}.png",
-                             group_by=("method",), where={"channel": ch},
-                             title=f"accuracy vs SNR ({ch})")
-                 for ch in sorted({r["channel"] for r in acc.records})]
-    plot_metric(fr, "fraction", "accuracy", rd.plots / "accuracy-vs-fraction.png",
-                title=f"accuracy vs training fraction (AWGN {cfg.eval.check_snr_db} dB)")
-    _bar_plot(times, rd.plots / "distill-time.png")
-    return snr_plots
+def figures(cfg: LTSCConfig, info: dict[str, Any], acc: Results, fr: Results, times: Results
+            ) -> dict[str, Any]:
+    """file name → figure: accuracy vs SNR (a panel per channel, shared y), accuracy vs
+    training fraction (log x) and the distillation wall time with the store's build time."""
+    refs = references(info)
+    train_ch = channel_name(acc.meta.get("train_channel", cfg.channel.name))
+    panels = [Panel(acc, {"channel": ch}, f"evaluated on {channel_name(ch)}")
+              for ch in channels_of(acc)]
+    steps = {r["steps"] for r in times.records}
+    fr_channel = channel_name(fr.meta.get("channel", "awgn"))
+    return {
+        "accuracy-vs-snr.png": panel_figure(
+            panels, "snr_db", "accuracy", references=refs,
+            title=f"LTSC students trained on {train_ch}: accuracy vs SNR (Es/N0 per symbol)"),
+        "accuracy-vs-fraction.png": metric_figure(
+            fr, "fraction", "accuracy", logx=True, data_ticks=True, references=refs,
+            title=f"accuracy vs training-data fraction ({fr_channel}, "
+                  f"{fr.meta.get('snr_db', cfg.eval.check_snr_db):g} dB)"),
+        "distill-time.png": bar_figure(
+            [(r["method"], r["seconds"]) for r in times.records]
+            + [("store", info["store"]["seconds"])], "wall time [s]",
+            title="distillation wall time, " + "/".join(f"{n}" for n in sorted(steps))
+                  + " steps each\n(the knowledge store is built once, before any student)"),
+    }
+
+
+def channels_of(acc: Results) -> list[str]:
+    """The channels of the accuracy records, AWGN first."""
+    return sorted({r["channel"] for r in acc.records}, key=lambda c: (c != "awgn", c))
 
 
 def _teacher_and_store(md: MarkdownReport, info: dict[str, Any]) -> None:
@@ -209,16 +228,38 @@ def _complexity(md: MarkdownReport, cx: Path) -> None:
     md.bullets(lines)
 
 
+def _accuracy_tables(md: MarkdownReport, acc: Results) -> None:
+    """One accuracy table per channel (SNR columns in increasing order), then the energy."""
+    seeds = sorted({r["seed"] for r in acc.records if "seed" in r})
+    if len(seeds) > 1:
+        md.text(f"Students of several seeds ({', '.join(map(str, seeds))}): tables give the mean "
+                "over the seeds a cell has, plots the mean with a 95% t-interval.")
+    for ch in channels_of(acc):
+        md.text(f"**{channel_name(ch)}** (top-1 accuracy; {acc.meta.get('repeats', 1)} channel "
+                f"realization(s) per test image):")
+        md.table(pivot(acc.select(channel=ch), ("method",), "snr_db", "accuracy", name=_name),
+                 floatfmt=".3f")
+    energy = pivot(acc.select(channel="awgn"), ("method",), "snr_db", "energy", name=_name)
+    if energy:
+        md.text("Transmitted energy per symbol Es (AWGN; the power constraint is Es ≤ 1; the IB "
+                "rate term per channel use grows with Es):")
+        md.table(energy, floatfmt=".3f")
+
+
 def write_report(cfg: LTSCConfig, rd: RunDir, checks: list[Check]) -> Path:
-    """Build ``report.md`` and ``plots/*.png`` from the results files, ``checks`` first."""
+    """Build ``report.md`` and every ``plots/*.png`` from the results files, ``checks`` first."""
     info = rd.read_json("results/run-info.json")
     acc = Results.load(rd.results / "accuracy-vs-snr.json")
     fr = Results.load(rd.results / "accuracy-vs-fraction.json")
     times = Results.load(rd.results / "distill-time.json")
-    snr_plots = _plots(cfg, rd, acc, fr, times)
+    for name, fig in figures(cfg, info, acc, fr, times).items():
+        save_figure(fig, rd.plots / name)
+    refs = references(info)
     md = MarkdownReport("LTSC: lightweight task-oriented semantic communication")
     md.text("Pre-stored fast distillation, channel-adaptive student and IB loss "
-            "(arXiv 2506.13243; see docs/ltsc.md for what is inferred).")
+            "(arXiv 2506.13243; see docs/ltsc.md for what is inferred). Students trained on "
+            f"{channel_name(acc.meta.get('train_channel', cfg.channel.name))}, evaluated on "
+            f"{', '.join(channel_name(c) for c in channels_of(acc))}.")
     md.section("Required results (measured)")
     md.bullets(check_lines(checks, "(not enough variants were run to check)"))
     wall = info.get("wall_seconds_before_report")
@@ -226,25 +267,25 @@ def write_report(cfg: LTSCConfig, rd: RunDir, checks: list[Check]) -> Path:
             f"{wall:.1f} s." if wall else "")
     _teacher_and_store(md, info)
     md.section("Distillation wall time (same steps)")
-    md.table([{"method": r["method"], "fraction": r["fraction"], "steps": r["steps"],
-               "seconds": r["seconds"]} for r in times.records])
+    md.table([{"method": display_name(r["method"]), "fraction": r["fraction"],
+               "steps": r["steps"], "seconds": r["seconds"]} for r in times.records]
+             + [{"method": display_name("store"), "seconds": info["store"]["seconds"]}])
     md.image("plots/distill-time.png", "distillation time")
     md.section("Accuracy vs SNR")
-    md.table(_snr_rows(acc, "accuracy", ("method", "channel")), floatfmt=".3f")
-    for p in snr_plots:
-        md.image(f"plots/{p.name}", p.stem)
-    energy = _snr_rows(acc, "energy", ("method",), channel="awgn")
-    if energy:
-        md.text("Transmitted energy per symbol Es (AWGN; the power constraint is Es ≤ 1; the IB "
-                "rate term per channel use grows with Es):")
-        md.table(energy, floatfmt=".3f")
-    md.section("Accuracy vs training fraction")
-    md.table(fr.records, floatfmt=".3f")
+    md.text(f"Reference lines: teacher {refs['teacher']:.3f} (clean test images, no channel), "
+            f"chance {refs['chance']:.3f}.")
+    _accuracy_tables(md, acc)
+    md.image("plots/accuracy-vs-snr.png", "accuracy vs SNR")
+    md.section(f"Accuracy vs training fraction ({channel_name(fr.meta.get('channel', 'awgn'))}, "
+               f"{fr.meta.get('snr_db', cfg.eval.check_snr_db):g} dB)")
+    md.table(pivot(fr.records, ("method",), "fraction", "accuracy", name=_name,
+                   header=lambda f: f"fraction {f:g}"), floatfmt=".3f")
     md.image("plots/accuracy-vs-fraction.png", "accuracy vs fraction")
     report_digital(md, rd, acc)
     cx = rd.results / "complexity.json"
     if cx.is_file():
         _complexity(md, cx)
+    readings_section(md, cfg, "ltsc")
     return md.save(rd.report_path)
 
 

@@ -37,6 +37,7 @@ from semdistill.experiments.makd.report import (
 )
 from semdistill.experiments.makd.train import align_edge, method_budgets, save_deliverable
 from semdistill.experiments.registry import register_experiment
+from semdistill.experiments.report import relative_gain
 from semdistill.experiments.rundir import RunDir
 from semdistill.generative.edge import EdgeLDM, load_edge, require_image_size
 from semdistill.metrics.complexity import count_parameters
@@ -98,8 +99,8 @@ def run(cfg: MAKDExperimentConfig, run_dir: RunDir) -> dict[str, Any]:
     final = final_means(results, max(cfg.budgets))
     summary = {f"consistency[{m}]": round(d["consistency"], 4) for m, d in final.items()}
     if "none" in final and "makd" in final:
-        summary["makd_gain"] = round(final["makd"]["consistency"] / final["none"]["consistency"]
-                                     - 1, 4)
+        gain = relative_gain(final["makd"]["consistency"], final["none"]["consistency"])
+        summary["makd_gain"] = "n/a (baseline not positive)" if gain is None else round(gain, 4)
     summary["deliverable_fraction"] = round(frac, 5)
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     return summary

@@ -16,10 +16,11 @@ import torch
 
 from semdistill.experiments.checks import Check, check_lines
 from semdistill.experiments.makd.config import MAKDExperimentConfig
+from semdistill.experiments.readings import readings_section
 from semdistill.experiments.registry import load_config
-from semdistill.experiments.report import MarkdownReport
+from semdistill.experiments.report import MarkdownReport, gain_text, relative_gain
 from semdistill.experiments.rundir import RunDir
-from semdistill.figures import plot_metric, save_image_grid
+from semdistill.figures import display_name, label, method_order, plot_metric, save_image_grid
 from semdistill.results import Results
 
 #: grid rows: key of the images → row label
@@ -48,14 +49,17 @@ def required_checks(results: Results, cfg: MAKDExperimentConfig) -> list[Check]:
     final = final_means(results, largest_budget(results))
     checks = []
     none = final.get("none", {}).get("consistency")
-    if none and "makd" in final:
+    if none is not None and "makd" in final:
         makd = final["makd"]["consistency"]
-        gain = makd / none - 1
+        gain = relative_gain(makd, none)
         checks.append(Check(
-            "makd_gain_vs_none", gain >= cfg.min_gain,
+            "makd_gain_vs_none", gain is not None and gain >= cfg.min_gain,
             {"gain": gain, "makd": makd, "none": none}, cfg.min_gain,
             f"MAKD consistency gain over no alignment: {gain:+.1%} "
-            f"(required ≥ {cfg.min_gain:.0%})"))
+            f"(required ≥ {cfg.min_gain:.0%})" if gain is not None else
+            f"MAKD consistency {makd:.4f} vs no alignment {none:.4f} ({makd - none:+.4f}): no "
+            f"relative gain over a baseline that is not positive (required ≥ "
+            f"{cfg.min_gain:.0%})"))
         for other in ("lora", "metaword"):
             if other in final:
                 value = final[other]["consistency"]
@@ -84,13 +88,15 @@ def save_subject_grid(run_dir: RunDir, tag: str, images: Mapping[str, torch.Tens
 
 
 def method_rows(final: Mapping[str, Mapping[str, float]]) -> list[dict[str, Any]]:
-    """One table row per method (wall time left out), with its gain over no alignment."""
+    """One table row per method (wall time left out), with its consistency gain over no
+    alignment: relative over a positive baseline, else the absolute difference."""
     none = final.get("none", {}).get("consistency")
     rows = []
-    for m, d in final.items():
-        row = {"method": m, **{k: d[k] for k in d if k not in {"seconds"}}}
-        if none:
-            row["gain_vs_none"] = d["consistency"] / none - 1
+    for m in sorted(final, key=method_order):
+        d = final[m]
+        row = {"method": display_name(m), **{k: d[k] for k in d if k not in {"seconds"}}}
+        if none is not None:
+            row["gain vs none"] = gain_text(d["consistency"], none)
         rows.append(row)
     return rows
 
@@ -98,16 +104,16 @@ def method_rows(final: Mapping[str, Mapping[str, float]]) -> list[dict[str, Any]
 def reference_text(meta: Mapping[str, Any], none: float | None) -> str | None:
     """The paragraph on the reference points (None without them or without a ``none`` row)."""
     ceilings = [g["ceilings"] for g in meta.get("grids", []) if "ceilings" in g]
-    if not (ceilings and none):
+    if not ceilings or none is None:
         return None
     mean = {k: sum(c[k] for c in ceilings) / len(ceilings) for k in ceilings[0]}
     return (
         "Reference points (same pairwise protocol, mean over subjects): the cloud's own "
         f"evaluation images against themselves score {mean['cloud']:.4f} "
-        f"({mean['cloud'] / none - 1:+.1%} over no alignment); an edge that reproduced "
+        f"({gain_text(mean['cloud'], none)} over no alignment); an edge that reproduced "
         "the cloud's images exactly, seen through its own VAE (encode, decode), would "
         f"score {mean['cloud_through_edge_vae']:.4f} "
-        f"({mean['cloud_through_edge_vae'] / none - 1:+.1%}). They are not strict bounds "
+        f"({gain_text(mean['cloud_through_edge_vae'], none)}). They are not strict bounds "
         "(a pairwise mean also rewards images close to the cloud's average one).")
 
 
@@ -116,7 +122,8 @@ def budget_rows(results: Results) -> list[dict[str, Any]]:
     rows = []
     for step in sorted({r["step"] for r in results.records if r["step"] > 0}):
         at = {m: d["consistency"] for m, d in final_means(results, step).items()}
-        rows.append({"steps": step, **at, "best": max(at, key=at.__getitem__)})
+        rows.append({"steps": step, **{display_name(m): v for m, v in at.items()},
+                     "best": display_name(max(at, key=at.__getitem__))})
     return rows
 
 
@@ -125,7 +132,8 @@ def plot_curves(results: Results, run_dir: RunDir, metrics: Sequence[str]) -> No
     for y in metrics:
         if any(y in r for r in results.records):
             plot_metric(results, "step", y, run_dir.plots / f"{y}-vs-steps.png",
-                        title=f"{y} vs distillation steps", group_by=("method", "subject"))
+                        title=f"{label(y)} vs distillation steps (line style: subject)",
+                        group_by=("method", "subject"))
 
 
 def build_report(run_dir: RunDir) -> Path:
@@ -161,5 +169,7 @@ def build_report(run_dir: RunDir) -> Path:
     rep.section("Samples: cloud | edge before | edge after (MAKD)")
     for g in meta.get("grids", []):
         rep.text(f"**{g['subject']}**").image(g["grid"], g["subject"])
-    rep.section("All records").table(results.records)
+    readings_section(rep, cfg, "makd")
+    rep.section("Appendix: every record").table(
+        [{**r, "method": display_name(r["method"])} for r in results.records])
     return rep.save(run_dir.report_path)
