@@ -1,6 +1,6 @@
 """CALA inference overhead: base codec vs CALA-gated vs CALA-merged, CPU and GPU in one run.
 
-    .venv/bin/python benchmarks/cala_speed.py [--batch 256] [--repeats 30]
+    .venv/bin/python benchmarks/cala_speed.py [--batch 256] [--seconds 0.5] [--threads 1]
 
 Times one full codec forward (encoder → 16-QAM → Rayleigh block fading + MMSE → decoder) of the
 default ``LatentJSCC`` (4×8×8 latents, ~1M parameters) on a batch with mixed conditions for the
@@ -19,7 +19,8 @@ from semdistill.models.cala import CALAConfig, build_cala
 from semdistill.models.latent_jscc import LatentJSCC, LatentJSCCConfig
 
 
-def bench(device: torch.device, batch: int, repeats: int) -> list[dict[str, object]]:
+def bench(device: torch.device, batch: int, seconds: float, threads: int
+          ) -> list[dict[str, object]]:
     torch.manual_seed(0)
     base = LatentJSCC((4, 8, 8), LatentJSCCConfig()).to(device).eval()
     cala = build_cala(base, CALAConfig(), base.num_rates).to(device).eval()
@@ -31,8 +32,8 @@ def bench(device: torch.device, batch: int, repeats: int) -> list[dict[str, obje
     r_mixed = torch.randint(0, base.num_rates, (batch,), device=device)
     s_mixed = torch.rand(batch, device=device) * 25 - 5
 
-    def _time(fn) -> float:  # seconds per call, median
-        return latency_ms(fn, warmup=5, repeats=repeats) / 1e3
+    def _time(fn) -> float:  # seconds per call, median (torch.utils.benchmark)
+        return latency_ms(fn, threads=threads, min_run_time=seconds) / 1e3
 
     rows = []
     t_base = _time(lambda: base(z, r, s))
@@ -54,13 +55,13 @@ def bench(device: torch.device, batch: int, repeats: int) -> list[dict[str, obje
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--seconds", type=float, default=0.5, help="least time timing each model")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    rows = [row for d in devices for row in bench(d, args.batch, args.repeats)]
-    print(f"batch {args.batch}, median of {args.repeats}, CPU threads {args.threads}")
+    rows = [row for d in devices for row in bench(d, args.batch, args.seconds, args.threads)]
+    print(f"batch {args.batch}, median of torch.utils.benchmark blocks over >= {args.seconds} s, "
+          f"CPU threads {args.threads}")
     print("| device | model | ms / batch | images/s | × base |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['device']} | {r['model']} | {r['ms']:.2f} | {r['images/s']:.0f} | "

@@ -196,3 +196,16 @@ def test_a_correlation_on_flat_rayleigh_is_refused_not_ignored():
     with pytest.raises(ValueError, match="needs block fading"):
         ChannelConfig(name="rayleigh", correlation="exponential")
     ChannelConfig(name="rayleigh_block", num_blocks=2, correlation="exponential")
+
+
+def test_the_superseded_latency_repeats_still_loads_and_the_new_latency_keys_are_checked():
+    from semdistill.experiments.registry import load_config_file
+
+    _, cfg = load_config_file(LTSC_TINY, ["eval.latency_repeats=20"])  # an older config.yaml
+    assert "latency_repeats" not in cfg.eval.model_dump() and cfg.eval.latency_threads == 1
+    for override, key in (("eval.latency_threads=0", "eval.latency_threads"),
+                          ("eval.latency_seconds=0", "eval.latency_seconds"),
+                          ("eval.latency_repeat=2", "eval.latency_repeat")):
+        with pytest.raises(ConfigError) as err:
+            load_config_file(LTSC_TINY, [override])
+        assert key in str(err.value) and "\n" not in str(err.value)

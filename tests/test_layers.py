@@ -17,7 +17,7 @@ TESTS = ROOT / "tests"
 GROUND = ("semdistill.channels", "semdistill.data", "semdistill.metrics")
 UPPER = ("semdistill.experiments", "semdistill.generative", "semdistill.cli")
 #: packages on the "models and training" floor checked here: above GROUND, below UPPER
-MODELS = ("semdistill.digital",)
+MODELS = ("semdistill.digital", "semdistill.deploy", "semdistill.models")
 
 
 def _modules() -> dict[str, Path]:

@@ -4,9 +4,10 @@
     semdistill eval runs/<id> --snr -5:20:1 --channel rayleigh
     semdistill report runs/<id>
     semdistill plot runs/<id>/results/*.json --x snr_db --y accuracy
+    semdistill export runs/<id> [--out DIR] [--opset N]
 
 Subsystems add their own commands (``channel-demo``, ``data preview``, ``pretrain-teacher``,
-``pretrain-edge``) through a ``register(app)`` function in their ``commands`` module.
+``pretrain-edge``, ``export``) through a ``register(app)`` function in their ``commands`` module.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ COMMAND_MODULES = (
     "semdistill.data.commands",
     "semdistill.teachers.commands",
     "semdistill.generative.commands",
+    "semdistill.experiments.export",
 )
 
 

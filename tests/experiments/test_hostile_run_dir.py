@@ -74,7 +74,10 @@ def test_a_planted_pickle_never_runs(finished_run, tmp_path, capsys, monkeypatch
         m = json.loads((run / "store" / "manifest.json").read_text())
         m["chunks"][0]["sha256"] = sha256_file(f)
         (run / "store" / "manifest.json").write_text(json.dumps(m))
-    for argv in (["run", "--resume", str(run)], ["eval", str(run), "--snr", "0"]):
+    commands = [["run", "--resume", str(run)], ["eval", str(run), "--snr", "0"]]
+    if target.startswith("checkpoints/") or target in ("config.yaml", "run.json"):
+        commands.append(["export", str(run), "--out", str(tmp_path / "onnx")])  # what it reads
+    for argv in commands:
         rc = main(argv)
         err = capsys.readouterr().err
         assert not marker.exists(), f"{target}: the payload ran ({argv[0]})"

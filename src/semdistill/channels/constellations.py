@@ -90,9 +90,11 @@ class Constellation(nn.Module):
     def nearest_index(self, z: torch.Tensor) -> torch.Tensor:
         """Index (= integer label) of the nearest point: complex ``(B, K)`` → int64 ``(B, K)``.
 
-        Non-finite symbols have no nearest point: a ``ValueError`` (see docs/channels.md).
+        Non-finite symbols have no nearest point: a ``ValueError`` (see docs/channels.md). The
+        check is data-dependent, so a graph being exported (``torch.export``, ONNX) leaves it
+        out: an exported transmitter maps non-finite symbols to an edge point.
         """
-        if not bool(torch.isfinite(torch.view_as_real(z) if z.is_complex() else z).all()):
+        if not torch.compiler.is_exporting() and not bool(torch.isfinite(torch.view_as_real(z) if z.is_complex() else z).all()):
             raise ValueError("cannot quantize NaN or infinite symbols (the transmitter diverged?)")
         if self._lattice:
             pi = self._nearest_level(z.real, self.levels_i.to(z.device))

@@ -1,4 +1,5 @@
-"""Experiments: a ``system`` name → (typed config, run function, optional eval and report).
+"""Experiments: a ``system`` name → (typed config, run function, optional eval, report and
+deployable parts).
 
 Systems live in their own modules and register themselves on import with
 :func:`register_experiment`. :data:`SYSTEM_MODULES` says which module defines which system, so
@@ -50,6 +51,8 @@ class Experiment:
     run: RunFn
     evaluate: Callable[..., Any] | None = None
     report: Callable[[RunDir], Path] | None = None
+    #: ``parts(cfg, run_dir, names) -> list[Part]``: the run's transmitters and receivers.
+    parts: Callable[..., list[Any]] | None = None
 
 
 EXPERIMENTS: Registry[Experiment] = Registry("system")
@@ -61,11 +64,12 @@ def register_experiment(
     *,
     evaluate: Callable[..., Any] | None = None,
     report: Callable[[RunDir], Path] | None = None,
+    parts: Callable[..., list[Any]] | None = None,
 ) -> Callable[[RunFn], RunFn]:
     """Decorator: register ``run(cfg, run_dir) -> summary`` as system ``name``."""
 
     def deco(fn: RunFn) -> RunFn:
-        EXPERIMENTS.register(name, Experiment(name, config, fn, evaluate, report))
+        EXPERIMENTS.register(name, Experiment(name, config, fn, evaluate, report, parts))
         return fn
 
     return deco

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
@@ -36,17 +34,21 @@ def count_flops(fn: Callable[[], object]) -> int:
     return int(counter.get_total_flops())
 
 
+#: the thread count latency is measured at unless told otherwise (batch-1 edge inference).
+LATENCY_THREADS = 1
+
+
 @torch.no_grad()
-def latency_ms(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> float:
-    """Median wall time of ``fn()`` in milliseconds (CUDA synchronized when available)."""
-    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
-    for _ in range(warmup):
-        fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+def latency_ms(fn: Callable[[], object], *, threads: int = LATENCY_THREADS,
+               min_run_time: float = 0.2) -> float:
+    """Median time of one ``fn()`` call in milliseconds, at ``threads`` torch threads.
+
+    ``torch.utils.benchmark.Timer(...).blocked_autorange``: calls are grouped into blocks long
+    enough for the timer's resolution, blocks run for at least ``min_run_time`` seconds, and the
+    median block time per call is returned; the timer synchronizes CUDA and restores the thread
+    count afterwards. (ONNX Runtime sets its own threads per session.)
+    """
+    from torch.utils import benchmark  # imported when used: it logs a note on CUDA-less hosts
+
+    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=threads)
+    return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3

@@ -38,6 +38,7 @@ from semdistill.experiments.dekag.config import (
     EvalSpec,
 )
 from semdistill.experiments.dekag.data import build_datasets, require_datasets
+from semdistill.experiments.dekag.deploy import deploy_parts
 from semdistill.experiments.dekag.digital import run_digital
 from semdistill.experiments.dekag.evaluate import (
     evaluate_models,
@@ -117,7 +118,8 @@ def evaluate(cfg: DekagConfig, run_dir: RunDir, snr_db: list[float] | None = Non
     return path
 
 
-register_experiment("dekag", DekagConfig, evaluate=evaluate, report=build_report)(run)
+register_experiment("dekag", DekagConfig, evaluate=evaluate, report=build_report,
+                   parts=deploy_parts)(run)
 
 __all__ = [
     "METHOD_LABELS",

@@ -43,6 +43,7 @@ from semdistill.experiments.ltsc.data import (
     store_path,
     teacher_accuracy,
 )
+from semdistill.experiments.ltsc.deploy import deploy_parts
 from semdistill.experiments.ltsc.digital import run_digital
 from semdistill.experiments.ltsc.evaluate import evaluate_students, measure_complexity
 from semdistill.experiments.ltsc.report import (
@@ -68,7 +69,8 @@ def evaluate_run(cfg: LTSCConfig, rd: RunDir, snr_db: Sequence[float],
     return path
 
 
-@register_experiment(SYSTEM, LTSCConfig, evaluate=evaluate_run, report=build_report)
+@register_experiment(SYSTEM, LTSCConfig, evaluate=evaluate_run, report=build_report,
+                    parts=deploy_parts)
 def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     """Teacher → store → students → evaluation → report. Resumable (finished stages skip)."""
     t_start = time.perf_counter()

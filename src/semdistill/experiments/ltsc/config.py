@@ -6,7 +6,7 @@ says which students a run trains and under which names (the checkpoint tags).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import Field, model_validator
@@ -79,12 +79,22 @@ class RunsSection(StrictModel):
 class EvalSection(StrictModel):
     """Evaluation grid and the thresholds of the report's required-results checks."""
 
+    #: keys of earlier versions that are accepted and have no effect, so the config.yaml of
+    #: older run directories still loads (``latency_repeats``: a fixed repeat count, before
+    #: latency was timed by torch.utils.benchmark).
+    SUPERSEDED: ClassVar[tuple[str, ...]] = ("latency_repeats",)
+
     snr_db: list[SNRdB] = Field(default_factory=lambda: [-5.0, 0.0, 5.0, 10.0, 15.0, 20.0])
     channels: list[Literal["awgn", "rayleigh"]] = Field(default_factory=lambda: ["awgn",
                                                                                   "rayleigh"])
     batch_size: int = Field(500, ge=1)
     repeats: int = Field(2, ge=1, description="channel realizations per test image")
-    latency_repeats: int = Field(20, ge=1)
+    latency_threads: int = Field(1, ge=1, description="CPU threads latency is measured at "
+                                 "(torch and ONNX Runtime alike)")
+    latency_seconds: float = Field(0.2, gt=0, description="least time spent timing each part "
+                                   "(torch.utils.benchmark blocked_autorange's min_run_time)")
+    onnx_latency: bool = Field(True, description="also time the student exported to ONNX, "
+                               "when the deploy extra (onnxruntime) is installed")
     check_snr_db: SNRdB = Field(10.0, description="SNR of the accuracy checks (AWGN)")
     low_snr_db: SNRdB = Field(0.0, description="SNR of the adaptive-vs-non-adaptive check")
     max_time_ratio: float = Field(
@@ -96,6 +106,13 @@ class EvalSection(StrictModel):
                     "online (accuracy in [0, 1])")
     digital: DigitalConfig = Field(default_factory=DigitalConfig,
                                    description="the digital baseline (docs/digital.md)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_superseded(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in cls.SUPERSEDED}
+        return data
 
 
 def _default_train() -> TrainConfig:

@@ -55,7 +55,8 @@ def run_digital(cfg: LTSCConfig, rd: RunDir, teacher: Teacher, test_ds: Any) -> 
         recs = sweep(images, d, channel, snr, budgets, score, images.mean(0), cfg.seed)
         for r in recs + envelope(recs, snr, budgets, "accuracy"):
             res.add(channel=ch, **r)
-    lat = latency_ms(lambda: teacher(images[:1]), repeats=cfg.eval.latency_repeats)
+    lat = latency_ms(lambda: teacher(images[:1]), threads=cfg.eval.latency_threads,
+                     min_run_time=cfg.eval.latency_seconds)
     clean = score(images)["accuracy"]
     res.meta = {
         **d.model_dump(mode="json", include={"codecs", "code_rates", "modulations",
@@ -65,8 +66,9 @@ def run_digital(cfg: LTSCConfig, rd: RunDir, teacher: Teacher, test_ds: Any) -> 
         "teacher_latency_ms": lat, "clean_teacher_accuracy": clean,
         "seconds": time.perf_counter() - t0,
         "notes": [f"the teacher runs at the receiver on the decoded image: {lat:.3g} ms per "
-                  f"image (batch 1, CPU); its accuracy on these {n} clean images is "
-                  f"{clean:.3f}; the students' accuracy is over the whole test set"]}
+                  f"image (batch 1, CPU, {cfg.eval.latency_threads} thread(s)); its accuracy "
+                  f"on these {n} clean images is {clean:.3f}; the students' accuracy is over "
+                  "the whole test set"]}
     return res.save(rd.results / RESULTS)
 
 

@@ -10,7 +10,8 @@ so all students see the same noise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ import torch
 
 from semdistill.channels import Link
 from semdistill.channels.config import ChannelConfig
+from semdistill.deploy.onnx_export import export_and_time, runtime_available
+from semdistill.deploy.parts import task_parts
 from semdistill.distill import load_distilled
 from semdistill.experiments.ltsc.config import SYSTEM, LTSCConfig, resolve_device, variants
 from semdistill.experiments.ltsc.train import build_student, distill_job
@@ -131,8 +134,10 @@ def accuracy_vs_fraction_and_seed(cfg: LTSCConfig, rd: RunDir, students: Trained
 
 def measure_complexity(cfg: LTSCConfig, rd: RunDir, teacher: Teacher, num_classes: int) -> None:
     """``results/complexity.json``: params, MB, FLOPs per image and tx/rx latency (median ms,
-    batch 1, CPU) of the student (a fresh one: the counts do not depend on its weights) against
-    the teacher, on one random ``(1, 3, H, W)`` image at 10 dB."""
+    batch 1, CPU, ``eval.latency_threads`` threads, :func:`latency_ms`) of the student (a fresh
+    one: the counts do not depend on its weights) against the teacher, on one random
+    ``(1, 3, H, W)`` image at 10 dB; with ``eval.onnx_latency`` and the deploy extra, also the
+    student's transmitter and receiver exported to ONNX and timed in ONNX Runtime."""
     student = build_student(cfg, num_classes, True).eval()
     size = cfg.data.image_size
     x = torch.rand(1, 3, size, size)
@@ -140,19 +145,41 @@ def measure_complexity(cfg: LTSCConfig, rd: RunDir, teacher: Teacher, num_classe
     teacher = teacher.to("cpu")
     with torch.no_grad():
         z, _ = student.transmit(x, snr)
-    reps = cfg.eval.latency_repeats
-    res = Results(SYSTEM, "complexity", meta={"latency": "median ms, batch 1, CPU",
-                                              "flops": "per image, FlopCounterMode"})
+    ev = cfg.eval
+
+    def timed(fn: Callable[[], object]) -> float:
+        return latency_ms(fn, threads=ev.latency_threads, min_run_time=ev.latency_seconds)
+
+    res = Results(SYSTEM, "complexity", meta={
+        "latency": f"median ms, batch 1, CPU, {ev.latency_threads} thread(s), "
+                   "torch.utils.benchmark blocked_autorange",
+        "flops": "per image, FlopCounterMode"})
     tx_flops = count_flops(lambda: student.transmit(x, snr))
     rx_flops = count_flops(lambda: student.receive(z, snr))
     res.add(method="student", part="transmitter+receiver", params=count_parameters(student),
             megabytes=model_megabytes(student), flops=tx_flops + rx_flops,
             tx_flops=tx_flops, rx_flops=rx_flops,
-            tx_latency_ms=latency_ms(lambda: student.transmit(x, snr), repeats=reps),
-            rx_latency_ms=latency_ms(lambda: student.receive(z, snr), repeats=reps),
-            symbols=student.num_symbols, bandwidth_ratio=student.bandwidth_ratio)
+            tx_latency_ms=timed(lambda: student.transmit(x, snr)),
+            rx_latency_ms=timed(lambda: student.receive(z, snr)),
+            symbols=student.num_symbols, bandwidth_ratio=student.bandwidth_ratio,
+            **_onnx_latency(cfg, student, num_classes))
     res.add(method="teacher", part=teacher.spec, params=count_parameters(teacher),
             megabytes=model_megabytes(teacher), flops=count_flops(lambda: teacher(x)),
-            latency_ms=latency_ms(lambda: teacher(x), repeats=reps),
+            latency_ms=timed(lambda: teacher(x)),
             input_size=teacher.preprocess.cfg.input_size)
     res.save(rd.results / "complexity.json")
+
+
+def _onnx_latency(cfg: LTSCConfig, student: TaskStudent, num_classes: int) -> dict[str, float]:
+    """``{"onnx_tx_latency_ms", "onnx_rx_latency_ms", "onnx_max_abs_error"}`` of the student
+    exported to ONNX (a temporary folder) and run in ONNX Runtime at batch 1; empty when
+    ``eval.onnx_latency`` is off or the deploy extra is missing."""
+    if not (cfg.eval.onnx_latency and runtime_available()):
+        return {}
+    ev = cfg.eval
+    with tempfile.TemporaryDirectory() as tmp:
+        timed = export_and_time(task_parts(student, cfg.data.image_size, num_classes),
+                                Path(tmp), ev.latency_threads, ev.latency_seconds)
+    tx, rx = timed["student-transmitter"], timed["student-receiver"]
+    return {"onnx_tx_latency_ms": tx["latency_ms"], "onnx_rx_latency_ms": rx["latency_ms"],
+            "onnx_max_abs_error": max(tx["max_abs_error"], rx["max_abs_error"])}

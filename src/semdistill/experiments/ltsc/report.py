@@ -195,25 +195,37 @@ def _teacher_and_store(md: MarkdownReport, info: dict[str, Any]) -> None:
 
 
 def _complexity(md: MarkdownReport, cx: Path) -> None:
-    rec = {r["method"]: r for r in Results.load(cx).records}
+    res = Results.load(cx)
+    rec = {r["method"]: r for r in res.records}
     st, te = rec["student"], rec["teacher"]
+    lat = "latency ms (batch 1, CPU)"
     md.section("Complexity: student vs teacher")
-    md.table([
+    md.text(f"Latency: {res.meta.get('latency', 'median ms, batch 1, CPU')}.")
+    rows = [
         {"model": "student (tx + rx)", "params": st["params"], "MB": st["megabytes"],
-         "MFLOPs/image": st["flops"] / 1e6,
-         "latency ms (batch 1, CPU)": st["tx_latency_ms"] + st["rx_latency_ms"]},
+         "MFLOPs/image": st["flops"] / 1e6, lat: st["tx_latency_ms"] + st["rx_latency_ms"]},
         {"model": f"teacher ({te['part']}, {te['input_size']} px)", "params": te["params"],
-         "MB": te["megabytes"], "MFLOPs/image": te["flops"] / 1e6,
-         "latency ms (batch 1, CPU)": te["latency_ms"]},
-    ])
-    md.bullets([
+         "MB": te["megabytes"], "MFLOPs/image": te["flops"] / 1e6, lat: te["latency_ms"]},
+    ]
+    onnx = "onnx_tx_latency_ms" in st
+    if onnx:
+        rows.insert(1, {"model": "student (tx + rx), ONNX Runtime", "params": st["params"],
+                        "MB": st["megabytes"], "MFLOPs/image": st["flops"] / 1e6,
+                        lat: st["onnx_tx_latency_ms"] + st["onnx_rx_latency_ms"]})
+    md.table(rows)
+    lines = [
         f"teacher/student: {te['params'] / st['params']:.0f}x parameters, "
         f"{te['flops'] / st['flops']:.0f}x FLOPs",
         f"transmitter {st['tx_flops'] / 1e6:.3g} MFLOPs, {st['tx_latency_ms']:.3g} ms; "
         f"receiver {st['rx_flops'] / 1e6:.3g} MFLOPs, {st['rx_latency_ms']:.3g} ms",
         f"{st['symbols']} complex symbols per image (bandwidth ratio "
         f"{st['bandwidth_ratio']:.4g})",
-    ])
+    ]
+    if onnx:
+        lines.insert(2, f"in ONNX Runtime (`semdistill export`): transmitter "
+                     f"{st['onnx_tx_latency_ms']:.3g} ms, receiver {st['onnx_rx_latency_ms']:.3g} "
+                     f"ms; max |ONNX Runtime - PyTorch| {st['onnx_max_abs_error']:.2g}")
+    md.bullets(lines)
 
 
 def _accuracy_tables(md: MarkdownReport, acc: Results) -> None:
