@@ -198,11 +198,19 @@ def test_a_correlation_on_flat_rayleigh_is_refused_not_ignored():
     ChannelConfig(name="rayleigh_block", num_blocks=2, correlation="exponential")
 
 
-def test_the_superseded_latency_repeats_still_loads_and_the_new_latency_keys_are_checked():
+def test_the_superseded_latency_repeats_still_loads_and_the_new_latency_keys_are_checked(
+        tmp_path):
     from semdistill.experiments.registry import load_config_file
 
-    _, cfg = load_config_file(LTSC_TINY, ["eval.latency_repeats=20"])  # an older config.yaml
+    old = read_yaml(LTSC_TINY)
+    old["eval"] = {**old.get("eval", {}), "latency_repeats": 20}  # an older run's config.yaml
+    older = tmp_path / "config.yaml"
+    older.write_text(yaml.safe_dump(old))
+    _, cfg = load_config_file(older)
     assert "latency_repeats" not in cfg.eval.model_dump() and cfg.eval.latency_threads == 1
+    with pytest.raises(ConfigError) as err:  # set by hand it would do nothing: refused
+        load_config_file(LTSC_TINY, ["eval.latency_repeats=20"])
+    assert "eval.latency_repeats" in str(err.value) and "no longer exists" in str(err.value)
     for override, key in (("eval.latency_threads=0", "eval.latency_threads"),
                           ("eval.latency_seconds=0", "eval.latency_seconds"),
                           ("eval.latency_repeat=2", "eval.latency_repeat")):

@@ -118,6 +118,25 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
     return out
 
 
+def refuse_superseded(model: type[BaseModel], overrides: Sequence[str]) -> None:
+    """Refuse an override of a key that a section lists in its ``SUPERSEDED`` class variable.
+
+    Such keys are still read (and ignored) in a saved ``config.yaml`` so that older run
+    directories load; set from the command line they would silently do nothing.
+    """
+    for item in overrides:
+        parts, _ = parse_override(item)
+        node: Any = model
+        for part in parts[:-1]:
+            field = node.model_fields.get(part) if isinstance(node, type) and issubclass(
+                node, BaseModel) else None
+            node = field.annotation if field is not None else None
+        if parts[-1] in getattr(node, "SUPERSEDED", ()):
+            raise ConfigError(f"override {'.'.join(parts)}: this option no longer exists (still "
+                              "read, and ignored, in older run directories' config.yaml); see "
+                              "docs/configs.md")
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, with one-line errors for missing files and bad syntax."""
     path = Path(path)

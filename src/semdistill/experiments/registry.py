@@ -16,7 +16,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from semdistill.config import ConfigError, StrictModel, apply_overrides, read_yaml, validate
+from semdistill.config import (
+    ConfigError,
+    StrictModel,
+    apply_overrides,
+    read_yaml,
+    refuse_superseded,
+    validate,
+)
 from semdistill.experiments.rundir import RunDir
 from semdistill.registry import Registry
 
@@ -108,6 +115,7 @@ def load_config(data: dict[str, Any], overrides: Sequence[str] = (), source: str
     if not isinstance(system, str):
         raise ConfigError(f"{source}: missing required key 'system' (one of {sorted(SYSTEM_MODULES)})")
     exp = get_experiment(system)
+    refuse_superseded(exp.config, overrides)
     return exp, validate(exp.config, data, source)
 
 
