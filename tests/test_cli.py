@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,22 @@ def test_eval_and_run_show_the_new_options_in_their_help(capsys):
         assert main([command, "--help"]) == 0
         text = capsys.readouterr().out
         assert all(opt in text for opt in ("--quiet", "--device", "--tracker")), command
+
+
+
+@pytest.mark.parametrize("preset", [None, "x"])
+def test_off_a_terminal_the_dependencies_progress_bars_are_off_too(preset):
+    """diffusers/transformers draw their weight-loading bars with tqdm, which reads TQDM_DISABLE
+    when first imported: the console entry sets it off a terminal, unless the user set it."""
+    import subprocess
+
+    code = ("import sys; from semdistill import cli; sys.argv = ['semdistill', '--version'];\n"
+            "try:\n    cli.entry()\nexcept SystemExit:\n    pass\n"
+            "import os; from tqdm.auto import tqdm; "
+            "print(tqdm(total=1).disable, os.environ['TQDM_DISABLE'])")
+    env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
+    if preset is not None:
+        env["TQDM_DISABLE"] = preset
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout.split()
+    assert out[-2:] == (["True", "1"] if preset is None else [out[-2], preset])

@@ -281,6 +281,15 @@ def _register_subcommands() -> None:
         _REGISTERED.add(mod)
 
 
+def entry() -> int:
+    """The console script. Off a terminal (a log file, CI) the dependencies' progress bars
+    (diffusers/transformers weight loading) are off too: tqdm reads ``TQDM_DISABLE`` when it is
+    first imported, so it is set here, before any import, unless the user set it."""
+    if not sys.stderr.isatty():
+        os.environ.setdefault("TQDM_DISABLE", "1")
+    return main()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; user errors become one line on stderr and exit code 2."""
     _register_subcommands()
@@ -305,4 +314,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())
