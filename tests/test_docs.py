@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from semdistill.experiments.checks import REQUIRED_RESULTS
 from semdistill.experiments.readings import READINGS, option_value, reading_lines
 from semdistill.experiments.registry import load_config_file
 
@@ -32,7 +33,7 @@ def test_readme_python_example_runs_an_experiment(tmp_path, monkeypatch, capsys)
     exec(compile(_python_block("## Run an experiment from Python"), "README.md", "exec"), {})
     run = tmp_path / "runs" / "tiny-from-python"
     report = (run / "report.md").read_text()
-    assert "Required results (measured)" in report and "## Readings this run used" in report
+    assert REQUIRED_RESULTS in report and "## Readings this run used" in report
     assert "runs/tiny-from-python/report.md" in capsys.readouterr().out
 
 

@@ -109,12 +109,12 @@ def lr_lambda(train: TrainConfig) -> Callable[[int], float]:
     return f
 
 
-
 def show_progress() -> bool:
     """Progress bars only on a terminal, and never with ``TQDM_DISABLE=1``: a log file or a CI
     transcript gets the logged metrics, not carriage-return updates."""
     off = os.environ.get("TQDM_DISABLE", "").strip().lower() in {"1", "true", "yes", "on"}
     return not off and sys.stderr.isatty()
+
 
 def stage_fingerprint(fingerprint: str, train: TrainConfig) -> str:
     """What a stage's checkpoints are made by: the caller's ``fingerprint`` plus the

@@ -43,6 +43,12 @@ class Check:
                 "threshold": self.threshold, "detail": self.detail}
 
 
+#: the heading of every report's checks. Each check reads one training seed, so its PASS/FAIL
+#: is a smoke result that the run reproduces, not a verdict between methods (that needs a seed
+#: mean with a 95% interval; docs/architecture.md).
+REQUIRED_RESULTS = "Required results (measured, one seed: a smoke run, not a verdict)"
+
+
 def check_lines(checks: Iterable[Check], empty: str = "(not enough methods were run to check)"
                 ) -> list[str]:
     """Report bullets for ``checks`` (one line each), or ``[empty]`` when there are none."""

@@ -14,6 +14,7 @@ pytest.importorskip("semdistill.data")
 
 from semdistill.cli import main  # noqa: E402
 from semdistill.data.world.samples import caption_words, render_world  # noqa: E402
+from semdistill.experiments.checks import REQUIRED_RESULTS
 from semdistill.generative.edge import EdgeArch, EdgeLDM  # noqa: E402
 from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads  # noqa: E402
 from semdistill.results import Results  # noqa: E402
@@ -72,7 +73,7 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tiny_run):
     assert (run / "adapters" / "cala.safetensors").is_file()
     assert (run / "makd" / "deliverable.safetensors").is_file()
     report = (run / "report.md").read_text()
-    assert "Required results (measured)" in report and "rate-matched reading" in report
+    assert REQUIRED_RESULTS in report and "rate-matched reading" in report
     assert "cala_gain_over_base: CALA image PSNR over the grid" in report
     assert "plots/consistency-vs-bytes.png" in report
     assert "channel: Rayleigh block fading (J = 2 blocks, exponential correlation ρ = 0.5" in report

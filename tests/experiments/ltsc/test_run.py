@@ -10,6 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from semdistill.cli import main
+from semdistill.experiments.checks import REQUIRED_RESULTS
 from semdistill.results import Results
 
 pytest.importorskip("semdistill.data", reason="the shapes world (semdistill.data) is not installed")
@@ -45,7 +46,7 @@ def _digital_baseline_is_reported(run: Path, report: str) -> None:
 def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
     run = _tiny_run(tmp_path, monkeypatch)
     report = (run / "report.md").read_text()
-    assert "Required results (measured)" in report and ("PASS" in report or "FAIL" in report)
+    assert REQUIRED_RESULTS in report and ("PASS" in report or "FAIL" in report)
     for name in ("accuracy-vs-snr", "accuracy-vs-fraction", "distill-time", "complexity"):
         res = Results.load(run / "results" / f"{name}.json")
         assert res.records, name

@@ -13,6 +13,7 @@ pytest.importorskip("semdistill.data")
 from semdistill.cli import main  # noqa: E402
 from semdistill.config import ConfigError  # noqa: E402
 from semdistill.data.world.samples import render_world  # noqa: E402
+from semdistill.experiments.checks import REQUIRED_RESULTS
 from semdistill.experiments.makd import MAKDExperimentConfig, required_checks  # noqa: E402
 from semdistill.experiments.registry import load_config  # noqa: E402
 from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads  # noqa: E402
@@ -31,7 +32,7 @@ def test_makd_tiny_run_writes_report_results_and_plots(saved_edge, tmp_path):
     assert rc == 0
     run = tmp_path / "runs" / "t"
     report = (run / "report.md").read_text()
-    assert "Required results (measured)" in report and "world-encoder" in report
+    assert REQUIRED_RESULTS in report and "world-encoder" in report
     assert "Reference points" in report
     assert "PASS** deliverable_fraction: deliverable = " in report or \
         "FAIL** deliverable_fraction: deliverable = " in report

@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import nn
 
-from semdistill.experiments.checks import Check, check_lines
+from semdistill.experiments.checks import REQUIRED_RESULTS, Check, check_lines
 from semdistill.experiments.dekag.bytes import (
     bytes_checks,
     bytes_notes,
@@ -265,7 +265,7 @@ def build_report(run_dir: RunDir) -> Path:
     meta = grid.meta
     rep = MarkdownReport("DeKA-g transmission alignment: CALA and the end-to-end link")
     rep.text(_setting(meta))
-    rep.section("Required results (measured)").bullets(
+    rep.section(REQUIRED_RESULTS).bullets(
         check_lines(checks(grid, refs, meta, cfg.eval)) + bytes_notes(grid, refs))
     rep.section(f"Methods (averages over the rate × SNR grid, {channel_text(meta)})").table(
         _methods_table(grid, meta))

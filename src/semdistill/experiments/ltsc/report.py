@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from semdistill.channels.config import channel_name
-from semdistill.experiments.checks import Check, check_lines
+from semdistill.experiments.checks import REQUIRED_RESULTS, Check, check_lines
 from semdistill.experiments.ltsc.config import LTSCConfig
 from semdistill.experiments.ltsc.digital import report_digital
 from semdistill.experiments.readings import readings_section
@@ -260,7 +260,7 @@ def write_report(cfg: LTSCConfig, rd: RunDir, checks: list[Check]) -> Path:
             "(arXiv 2506.13243; see docs/ltsc.md for what is inferred). Students trained on "
             f"{channel_name(acc.meta.get('train_channel', cfg.channel.name))}, evaluated on "
             f"{', '.join(channel_name(c) for c in channels_of(acc))}.")
-    md.section("Required results (measured)")
+    md.section(REQUIRED_RESULTS)
     md.bullets(check_lines(checks, "(not enough variants were run to check)"))
     wall = info.get("wall_seconds_before_report")
     md.text(f"Run wall time (teacher + store + students + evaluation): "

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from semdistill.experiments.checks import Check, check_lines
+from semdistill.experiments.checks import REQUIRED_RESULTS, Check, check_lines
 from semdistill.experiments.makd.config import MAKDExperimentConfig
 from semdistill.experiments.readings import readings_section
 from semdistill.experiments.registry import load_config
@@ -157,7 +157,7 @@ def build_report(run_dir: RunDir) -> Path:
     reference = reference_text(meta, final.get("none", {}).get("consistency"))
     if reference:
         rep.text(reference)
-    rep.section("Required results (measured)").bullets(
+    rep.section(REQUIRED_RESULTS).bullets(
         check_lines(required_checks(results, cfg), empty="(no MAKD rows)"))
     by_budget = budget_rows(results)
     if len(by_budget) > 1:
