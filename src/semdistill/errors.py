@@ -8,3 +8,7 @@ class UserError(Exception):
 class MissingDependency(UserError, ImportError):
     """An optional extra that a feature needs is not installed (the message names the
     ``pip install`` line)."""
+
+
+class NonFiniteSymbols(UserError, ValueError):
+    """A quantizer got NaN or infinite symbols: the transmitter diverged during training."""

@@ -63,10 +63,17 @@ def _connects(url: str, timeout_s: float) -> bool:
     return True
 
 
+#: proxy variables that huggingface_hub's client honours; a direct TCP probe would not
+PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
 def reachable() -> bool:
     """Whether the hub endpoint accepts a TCP connection within ``REACH_TIMEOUT_S`` (asked once
-    per process and endpoint; False when :func:`offline`, without asking)."""
-    return not offline() and _connects(endpoint(), REACH_TIMEOUT_S)
+    per process and endpoint; False when :func:`offline`, without asking). Behind a proxy
+    (``HTTPS_PROXY`` and friends) the hub is taken as reachable: only the client knows the way."""
+    if offline():
+        return False
+    return any(os.environ.get(v) for v in PROXY_VARS) or _connects(endpoint(), REACH_TIMEOUT_S)
 
 
 def local_only() -> bool:

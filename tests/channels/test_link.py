@@ -218,3 +218,12 @@ def test_unit_gain_fast_path_is_not_taken_with_a_csi_error():
                generator=torch.Generator().manual_seed(0))
     assert not torch.equal(out.h_hat, out.h)
     assert AWGN.unit_gain and not RayleighBlock.unit_gain
+
+
+def test_an_equalizer_without_a_unit_gain_form_takes_the_general_path(monkeypatch):
+    from semdistill.channels.equalization import EQUALIZERS
+
+    monkeypatch.setitem(EQUALIZERS._items, "mine", lambda y, h, n0: 2 * y)
+    for channel in ("awgn", RayleighBlock(4)):
+        out = Link(channel, equalizer="mine")(torch.ones(2, 8, dtype=torch.complex64), 10.0)
+        assert torch.equal(out.z_hat, 2 * out.y)

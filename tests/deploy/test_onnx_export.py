@@ -105,3 +105,15 @@ def test_latency_ms_times_a_known_sleep_and_restores_the_thread_count():
     ms = latency_ms(lambda: time.sleep(0.002), threads=1, min_run_time=0.05)
     assert 2.0 <= ms < 20.0  # sleep never returns early; the host may oversleep
     assert torch.get_num_threads() == before
+
+
+def test_an_exported_graph_follows_the_umask(tmp_path):
+    import os
+
+    part = PARTS[sorted(PARTS)[0]]()
+    old = os.umask(0o022)
+    try:
+        path = export_part(part, tmp_path / "part.onnx")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644

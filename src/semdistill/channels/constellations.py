@@ -14,6 +14,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from semdistill.errors import NonFiniteSymbols
 from semdistill.registry import Registry
 
 
@@ -95,7 +96,8 @@ class Constellation(nn.Module):
         out: an exported transmitter maps non-finite symbols to an edge point.
         """
         if not torch.compiler.is_exporting() and not bool(torch.isfinite(torch.view_as_real(z) if z.is_complex() else z).all()):
-            raise ValueError("cannot quantize NaN or infinite symbols (the transmitter diverged?)")
+            raise NonFiniteSymbols("cannot quantize NaN or infinite symbols: the transmitter "
+                                   "diverged (try a lower train.lr; checkpoints are kept)")
         if self._lattice:
             pi = self._nearest_level(z.real, self.levels_i.to(z.device))
             pq = self._nearest_level(z.imag, self.levels_q.to(z.device))

@@ -11,6 +11,7 @@ from torch import nn
 from semdistill.channels.base import Channel
 from semdistill.channels.config import ChannelConfig
 from semdistill.channels.equalization import (
+    UNIT_GAIN_EQUALIZERS,
     estimate_csi,
     get_equalizer,
     get_unit_gain_equalizer,
@@ -64,7 +65,9 @@ class Link(nn.Module):
         self.channel = build_channel(channel) if isinstance(channel, str) else channel
         self.equalizer_name = equalizer
         self._equalize = get_equalizer(equalizer)
-        self._equalize_unit_gain = get_unit_gain_equalizer(equalizer)
+        # an equalizer registered without a unit-gain form takes the general path everywhere
+        self._equalize_unit_gain = (get_unit_gain_equalizer(equalizer)
+                                    if equalizer in UNIT_GAIN_EQUALIZERS else None)
         self.csi_error_var = float(csi_error_var)
         self.normalize = normalize
 
@@ -103,7 +106,8 @@ class Link(nn.Module):
         """
         x = power_normalize(z) if self.normalize else z
         out = self.channel(x, snr_db, generator=generator)
-        if self.channel.unit_gain and self.csi_error_var == 0:
+        if (self.channel.unit_gain and self.csi_error_var == 0
+                and self._equalize_unit_gain is not None):
             z_hat = self._equalize_unit_gain(out.y, out.noise_var)
             return LinkOutput(z_hat=z_hat, h=out.h, noise_var=out.noise_var, h_hat=out.h, y=out.y)
         h_hat = estimate_csi(out.h, self.csi_error_var, generator=generator)

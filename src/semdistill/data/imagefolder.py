@@ -15,6 +15,7 @@ an image file that cannot be decoded (named when it is read).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -119,11 +120,12 @@ def load_imagefolder(root: str | Path, split: str | None = None,
         return CaptionedDataset(test, test.classes, transform,
                                 description=f"ImageFolder {test_dir}")
     counts = np.bincount(np.asarray(train.targets), minlength=len(train.classes))
-    small = [c for c, n in zip(train.classes, counts, strict=True) if n < 2]
+    least = math.ceil(1 / HOLDOUT_FRACTION)  # fewer could give a class no test image at all
+    small = [c for c, n in zip(train.classes, counts, strict=True) if n < least]
     if small:
         raise DatasetInvalid(f"{train_dir}: no test/ folder, and classes {', '.join(small)} have "
-                             "fewer than 2 images to split into train and test: add images or "
-                             f"a {root}/test/<class>/ folder")
+                             f"fewer than {least} images to hold {HOLDOUT_FRACTION:.0%} out for "
+                             f"testing: add images or a {root}/test/<class>/ folder")
     keep, held = holdout_split(train.targets, seed)
     part = "training part" if split == "train" else "held-out test part"
     return CaptionedDataset(

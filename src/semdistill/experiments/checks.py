@@ -43,10 +43,12 @@ class Check:
                 "threshold": self.threshold, "detail": self.detail}
 
 
-#: the heading of every report's checks. Each check reads one training seed, so its PASS/FAIL
-#: is a smoke result that the run reproduces, not a verdict between methods (that needs a seed
-#: mean with a 95% interval; docs/architecture.md).
-REQUIRED_RESULTS = "Required results (measured, one seed: a smoke run, not a verdict)"
+#: the heading of every report's checks. A check compares figures of one training seed (or seed
+#: means, with ``runs.extra_seeds``) without a confidence interval, so its PASS/FAIL is a smoke
+#: result that the run reproduces, not a verdict between methods (that needs a seed mean with a
+#: 95% interval and the per-seed values).
+REQUIRED_RESULTS = ("Required results (measured, no confidence interval: smoke checks, "
+                    "not verdicts)")
 
 
 def check_lines(checks: Iterable[Check], empty: str = "(not enough methods were run to check)"

@@ -51,17 +51,20 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, opset: int = 
     folder = Path(out) if out is not None else rd.path / "export"
     with rd.writing():
         parts = exp.parts(cfg, rd, list(methods))
+        # the manifest is written last and marks a complete export: an old one must not vouch
+        # for graphs that a failed export has half replaced
+        (folder / MANIFEST).unlink(missing_ok=True)
         entries = []
         for part in parts:
             path = export_part(part, folder / f"{part.name}.onnx", opset)
             entries.append(manifest_entry(part, path, opset, verify(part, session(path))))
-    info = rd.read_json(RUN_INFO)
-    manifest: dict[str, Any] = {
-        "format": FORMAT, "system": exp.name, "run": str(rd.path.resolve()),
-        "config_sha256": info["config_sha256"], "opset": opset, "batch_axis": BATCH,
-        "symbols": SYMBOLS, "torch": torch.__version__, "onnxruntime": version("onnxruntime"),
-        "parts": entries}
-    return atomic_write_json(folder / MANIFEST, manifest)
+        info = rd.read_json(RUN_INFO)
+        manifest: dict[str, Any] = {
+            "format": FORMAT, "system": exp.name, "run": str(rd.path.resolve()),
+            "config_sha256": info["config_sha256"], "opset": opset, "batch_axis": BATCH,
+            "symbols": SYMBOLS, "torch": torch.__version__,
+            "onnxruntime": version("onnxruntime"), "parts": entries}
+        return atomic_write_json(folder / MANIFEST, manifest)
 
 
 def register(app: typer.Typer) -> None:
