@@ -38,7 +38,7 @@ from semdistill.engine.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from semdistill.engine.processes import use_cpu
+from semdistill.engine.processes import release_process_group_at_exit, use_cpu
 from semdistill.errors import UserError
 from semdistill.utils.io import fingerprint as _fingerprint
 from semdistill.utils.seeds import derive_seed
@@ -88,6 +88,7 @@ def to_device(obj: Any, device: torch.device) -> Any:
 
 
 def make_accelerator(train: TrainConfig) -> Accelerator:
+    release_process_group_at_exit()
     return Accelerator(
         cpu=use_cpu(train.cpu),
         mixed_precision=train.mixed_precision,

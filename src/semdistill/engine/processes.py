@@ -8,6 +8,8 @@ several ranks cannot corrupt each other; append-only logs are written by the mai
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -79,7 +81,26 @@ def launched_state(cpu: bool = False) -> Any:
         return None
     from accelerate import PartialState
 
-    return PartialState(cpu=use_cpu(cpu))
+    state = PartialState(cpu=use_cpu(cpu))
+    release_process_group_at_exit()
+    return state
+
+
+@functools.cache
+def release_process_group_at_exit() -> None:
+    """Destroy the launched job's process group when Python exits, while the interpreter is alive.
+
+    Without it, gloo's worker threads are torn down during interpreter finalization and a rank
+    can die with ``terminate called without an active exception`` (SIGABRT) after its work is
+    done, failing the whole launch. Registered once per process; a no-op when no group exists.
+    """
+    import torch.distributed as dist
+
+    def release() -> None:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+
+    atexit.register(release)
 
 
 def on_main_then_share(fn: Callable[[], T]) -> T:
