@@ -45,6 +45,7 @@ from semdistill.experiments.ltsc.data import (
 )
 from semdistill.experiments.ltsc.deploy import deploy_parts
 from semdistill.experiments.ltsc.digital import run_digital
+from semdistill.experiments.ltsc.reference import reference_for
 from semdistill.experiments.ltsc.evaluate import evaluate_students, measure_complexity
 from semdistill.experiments.ltsc.report import (
     build_report,
@@ -74,6 +75,7 @@ def evaluate_run(cfg: LTSCConfig, rd: RunDir, snr_db: Sequence[float],
 def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     """Teacher → store → students → evaluation → report. Resumable (finished stages skip)."""
     t_start = time.perf_counter()
+    reference_for(cfg)  # a corrupt or mismatched eval.reference is refused before any work
     device = resolve_device(cfg)
     train_ds, test_ds = cfg.data.build("train"), cfg.data.build("test")
     teacher, tinfo = get_teacher(cfg, train_ds, rd)
