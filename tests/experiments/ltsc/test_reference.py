@@ -67,7 +67,8 @@ def test_every_variant_is_trained_and_evaluated_for_every_seed(two_seeds):
 
 
 def test_a_reference_rebuilds_the_runs_claims_table(two_seeds):
-    from semdistill.experiments.ltsc.report import required_checks, run_config
+    from semdistill.experiments.ltsc.config import run_config
+    from semdistill.experiments.ltsc.report import required_checks
     from semdistill.experiments.rundir import RunDir
 
     run, ref = two_seeds

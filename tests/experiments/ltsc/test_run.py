@@ -80,7 +80,7 @@ def test_report_after_eval_sorts_snr_columns_and_rebuilds_every_plot(tmp_path, m
     assert main(["eval", str(run), "--snr", "10,-5,5", "--channel", "awgn"]) == 0
     report = (run / "report.md").read_text()
     assert "**AWGN** (top-1 accuracy" in report and "**Rayleigh fading** (top-1" in report
-    assert "| method | -5 dB | 5 dB | 10 dB |" in report  # numeric order, not eval order
+    assert "| method | -5 dB | 0 dB | 5 dB | 10 dB |" in report  # numeric order; 0 dB: a check SNR
     assert "| pre-stored KD | " in report and "| prestored |" not in report
     assert "## Readings this run used" in report and "`store.k` = 2" in report
     assert "Reference lines: teacher" in report
@@ -130,6 +130,9 @@ def test_an_older_runs_extra_seeds_still_load_and_resume_without_retraining(tmp_
     assert main(["run", "--resume", str(run)]) == 0
     timings = json.loads((run / "results" / "run-info.json").read_text())["timings"]
     assert all(t["skipped"] for t in timings.values()) and "prestored-s3" in timings
+    a = load_file(run / "checkpoints" / "prestored" / "final" / "weights.safetensors")
+    b = load_file(run / "checkpoints" / "prestored-s3" / "final" / "weights.safetensors")
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # another seed, another student
     report = (run / "report.md").read_text()  # scratch has one seed: its claim is a smoke line
     assert "**SMOKE** distilled_beats_scratch_at_fraction_1" in report
     assert "**PASS** adaptive_ge" in report or "**FAIL** adaptive_ge" in report or \

@@ -32,6 +32,7 @@ from semdistill.experiments.ltsc.config import (
     StoreSection,
     TeacherSection,
     resolve_device,
+    run_config,
     variants,
 )
 from semdistill.experiments.ltsc.data import (
@@ -45,12 +46,11 @@ from semdistill.experiments.ltsc.data import (
 )
 from semdistill.experiments.ltsc.deploy import deploy_parts
 from semdistill.experiments.ltsc.digital import run_digital
-from semdistill.experiments.ltsc.reference import reference_for
 from semdistill.experiments.ltsc.evaluate import evaluate_students, measure_complexity
+from semdistill.experiments.ltsc.reference import reference_for
 from semdistill.experiments.ltsc.report import (
     build_report,
     required_checks,
-    run_config,
     write_report,
 )
 from semdistill.experiments.ltsc.train import build_student, save_timing_results, train_all

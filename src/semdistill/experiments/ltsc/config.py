@@ -16,7 +16,8 @@ from semdistill.config import SNRdB, SNRRange, StrictModel, TrainConfig
 from semdistill.data import DatasetSpec
 from semdistill.digital.config import DigitalConfig
 from semdistill.distill import LossConfig
-from semdistill.experiments.registry import ExperimentConfig
+from semdistill.experiments.registry import ExperimentConfig, load_config
+from semdistill.experiments.rundir import RunDir
 from semdistill.models.student import StudentConfig
 from semdistill.teachers import TeacherPretrainConfig
 
@@ -156,6 +157,12 @@ class LTSCConfig(ExperimentConfig):
             raise ValueError(f"store.k={self.store.k} is larger than the {n} classes of "
                              f"data {self.data.name!r} (task {self.data.task!r})")
         return self
+
+
+def run_config(rd: RunDir) -> LTSCConfig:
+    """The run's ``config.yaml``, validated (fields added since the run take their defaults)."""
+    _, cfg = load_config(rd.config_data(), source=str(rd.path / "config.yaml"))
+    return cfg
 
 
 def resolve_device(cfg: LTSCConfig) -> torch.device:

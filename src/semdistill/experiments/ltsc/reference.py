@@ -30,7 +30,7 @@ from semdistill.config import validate
 from semdistill.errors import UserError
 from semdistill.experiments.checks import Check
 from semdistill.experiments.ltsc.claims import claims
-from semdistill.experiments.ltsc.config import SYSTEM, LTSCConfig, seeds_of
+from semdistill.experiments.ltsc.config import SYSTEM, LTSCConfig, run_config, seeds_of
 from semdistill.experiments.rundir import RunDir
 from semdistill.results import Results, ResultsError
 from semdistill.utils.io import atomic_write_json, fingerprint, make_temp_dir, sha256_file
@@ -77,8 +77,6 @@ def make_reference(rd: RunDir, out: Path, command: str | None = None,
                    machine: str | None = None) -> Path:
     """Copy run ``rd``'s results into a reference folder ``out`` (written whole, then renamed
     into place; an existing ``out`` is replaced only once the new one is complete)."""
-    from semdistill.experiments.ltsc.report import run_config  # the saved, validated config
-
     cfg = run_config(rd)
     missing = [f for f in FILES if not (rd.results / f).is_file()]
     if missing:

@@ -21,11 +21,10 @@ from semdistill.experiments.ltsc.claims import (
     rises,
     seed_spread,
 )
-from semdistill.experiments.ltsc.config import LTSCConfig, seeds_of
+from semdistill.experiments.ltsc.config import LTSCConfig, run_config, seeds_of
 from semdistill.experiments.ltsc.digital import report_digital
 from semdistill.experiments.ltsc.reference import reference_for
 from semdistill.experiments.readings import readings_section
-from semdistill.experiments.registry import load_config
 from semdistill.experiments.report import MarkdownReport, pivot
 from semdistill.experiments.rundir import RunDir
 from semdistill.figures import (
@@ -37,12 +36,6 @@ from semdistill.figures import (
     save_figure,
 )
 from semdistill.results import Results
-
-
-def run_config(rd: RunDir) -> LTSCConfig:
-    """The run's ``config.yaml``, validated (fields added since the run take their defaults)."""
-    _, cfg = load_config(rd.config_data(), source=str(rd.path / "config.yaml"))
-    return cfg
 
 
 # ---- checks -----------------------------------------------------------------------------------
