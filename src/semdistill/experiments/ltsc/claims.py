@@ -117,22 +117,38 @@ def _scratch_claims(cfg: LTSCConfig, fr: list[dict[str, Any]], ref: Any) -> list
 
 def complexity_claim(cx: list[dict[str, Any]]) -> list[Check]:
     """The student (transmitter + receiver) against the teacher: fewer parameters, fewer FLOPs
-    and a lower batch-1 latency (medians of torch.utils.benchmark's timing blocks; the model
-    sizes do not depend on the seed, so this check has no seed interval)."""
+    and a lower batch-1 latency. Sizes do not depend on the seed; latency is one measurement
+    per run, its interval the 95% t-interval over torch.utils.benchmark's timing blocks. PASS
+    when the student is smaller and its tx + rx upper bound is below the teacher's lower bound,
+    FAIL when it is larger or its lower bound is above the teacher's upper bound, else
+    INCONCLUSIVE. (Results without the block interval compare the medians.)"""
     rec = {r["method"]: r for r in cx}
     if not {"student", "teacher"} <= rec.keys():
         return []
     st, te = rec["student"], rec["teacher"]
     lat = st["tx_latency_ms"] + st["rx_latency_ms"]
+    lat_lo = st.get("tx_latency_low_ms", st["tx_latency_ms"]) + st.get(
+        "rx_latency_low_ms", st["rx_latency_ms"])
+    lat_hi = st.get("tx_latency_high_ms", st["tx_latency_ms"]) + st.get(
+        "rx_latency_high_ms", st["rx_latency_ms"])
+    t_lo, t_hi = te.get("latency_low_ms", te["latency_ms"]), te.get("latency_high_ms",
+                                                                     te["latency_ms"])
     ratios = {"params": te["params"] / st["params"], "flops": te["flops"] / st["flops"],
               "latency": te["latency_ms"] / lat}
-    return [Check("student_smaller_and_faster_than_teacher", all(r > 1 for r in ratios.values()),
-                  measured={f"teacher_over_student_{k}": v for k, v in ratios.items()},
+    smaller = ratios["params"] > 1 and ratios["flops"] > 1
+    outcome = ("PASS" if smaller and lat_hi < t_lo else
+               "FAIL" if not smaller or lat_lo > t_hi else "INCONCLUSIVE")
+    return [Check("student_smaller_and_faster_than_teacher",
+                  {"PASS": True, "FAIL": False}.get(outcome), outcome=outcome,
+                  measured={**{f"teacher_over_student_{k}": v for k, v in ratios.items()},
+                            "student_latency_ms": (lat_lo, lat, lat_hi),
+                            "teacher_latency_ms": (t_lo, te["latency_ms"], t_hi)},
                   threshold=1.0,
                   detail=f"teacher/student: {ratios['params']:.0f}x parameters, "
                          f"{ratios['flops']:.0f}x FLOPs, {ratios['latency']:.1f}x latency "
-                         f"(tx+rx {lat:.3g} ms vs {te['latency_ms']:.3g} ms, medians of "
-                         "torch.utils.benchmark blocks, batch 1, CPU)")]
+                         f"(tx+rx {lat:.3g} ms [{lat_lo:.3g}, {lat_hi:.3g}] vs teacher "
+                         f"{te['latency_ms']:.3g} ms [{t_lo:.3g}, {t_hi:.3g}]: medians, 95% "
+                         "t-intervals over torch.utils.benchmark's timing blocks, batch 1, CPU)")]
 
 
 def _load(folder: Path, name: str) -> list[dict[str, Any]]:

@@ -26,7 +26,12 @@ from semdistill.experiments.ltsc.config import SYSTEM, LTSCConfig, resolve_devic
 from semdistill.experiments.ltsc.train import build_student, distill_job
 from semdistill.experiments.rundir import RunDir
 from semdistill.metrics.classification import student_accuracy
-from semdistill.metrics.complexity import count_flops, count_parameters, latency_ms, model_megabytes
+from semdistill.metrics.complexity import (
+    count_flops,
+    count_parameters,
+    latency_blocks_ms,
+    model_megabytes,
+)
 from semdistill.models.student import TaskStudent
 from semdistill.results import Results
 from semdistill.teachers import Teacher
@@ -133,25 +138,29 @@ def measure_complexity(cfg: LTSCConfig, rd: RunDir, teacher: Teacher, num_classe
         z, _ = student.transmit(x, snr)
     ev = cfg.eval
 
-    def timed(fn: Callable[[], object]) -> float:
-        return latency_ms(fn, threads=ev.latency_threads, min_run_time=ev.latency_seconds)
+    def timed(prefix: str, fn: Callable[[], object]) -> dict[str, float]:
+        """``{prefix_ms: median, prefix_low_ms, prefix_high_ms, prefix_blocks}``."""
+        t = latency_blocks_ms(fn, threads=ev.latency_threads, min_run_time=ev.latency_seconds)
+        return {f"{prefix}_ms": t["median"], f"{prefix}_low_ms": t["low"],
+                f"{prefix}_high_ms": t["high"], f"{prefix}_blocks": t["blocks"]}
 
     res = Results(SYSTEM, "complexity", meta={
         "latency": f"median ms, batch 1, CPU, {ev.latency_threads} thread(s), "
-                   "torch.utils.benchmark blocked_autorange",
+                   "torch.utils.benchmark blocked_autorange; *_low_ms/*_high_ms: 95% "
+                   "t-interval of the mean over its timing blocks",
         "flops": "per image, FlopCounterMode"})
     tx_flops = count_flops(lambda: student.transmit(x, snr))
     rx_flops = count_flops(lambda: student.receive(z, snr))
     res.add(method="student", part="transmitter+receiver", params=count_parameters(student),
             megabytes=model_megabytes(student), flops=tx_flops + rx_flops,
             tx_flops=tx_flops, rx_flops=rx_flops,
-            tx_latency_ms=timed(lambda: student.transmit(x, snr)),
-            rx_latency_ms=timed(lambda: student.receive(z, snr)),
+            **timed("tx_latency", lambda: student.transmit(x, snr)),
+            **timed("rx_latency", lambda: student.receive(z, snr)),
             symbols=student.num_symbols, bandwidth_ratio=student.bandwidth_ratio,
             **_onnx_latency(cfg, student, num_classes))
     res.add(method="teacher", part=teacher.spec, params=count_parameters(teacher),
             megabytes=model_megabytes(teacher), flops=count_flops(lambda: teacher(x)),
-            latency_ms=timed(lambda: teacher(x)),
+            **timed("latency", lambda: teacher(x)),
             input_size=teacher.preprocess.cfg.input_size)
     res.save(rd.results / "complexity.json")
 
