@@ -124,25 +124,14 @@ def _tampered(ref: Path, tmp_path: Path, how: str) -> Path:
     ("escape", "'../outside.json' is not a plain name"),
     ("checksum", "distill-time.json does not match its checksum"),
     ("not-json", "not a readable reference manifest"),
-    ("other-config", "made for another config (train.steps: 7 there, 2 here)"),
 ])
 def test_a_bad_reference_is_one_line_and_the_run_keeps_its_files(two_seeds, tmp_path, how,
                                                                  words, capsys):
     run, ref = two_seeds
     bad = _tampered(ref, tmp_path, how)
-    if how != "other-config":
-        with pytest.raises(ReferenceError, match="^" + str(bad).replace(".", r"\.")):
-            load_reference(bad)
-    copy = tmp_path / "run"
-    shutil.copytree(run, copy)
-    config = copy / "config.yaml"
-    config.write_text(config.read_text().replace("reference: null", f"reference: {bad}"))
-    json_path = copy / "run.json"  # the run was "created" with this reference
-    import hashlib
-
-    info = json.loads(json_path.read_text())
-    info["config_sha256"] = hashlib.sha256(config.read_bytes()).hexdigest()
-    json_path.write_text(json.dumps(info))
+    with pytest.raises(ReferenceError, match="^" + str(bad).replace(".", r"\.")):
+        load_reference(bad)
+    copy = _with_reference(run, bad, tmp_path)
     before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
     capsys.readouterr()
     assert main(["report", str(copy)]) == 2
@@ -151,14 +140,39 @@ def test_a_bad_reference_is_one_line_and_the_run_keeps_its_files(two_seeds, tmp_
     assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
 
 
-def test_a_mismatched_reference_stops_a_run_before_any_work(two_seeds, tmp_path, monkeypatch,
-                                                            capsys):
+def _with_reference(run: Path, ref: Path, tmp_path: Path) -> Path:
+    """A copy of ``run`` whose config.yaml (and run.json's hash of it) names ``ref``."""
+    import hashlib
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    config = copy / "config.yaml"
+    config.write_text(config.read_text().replace("reference: null", f"reference: {ref}"))
+    info = json.loads((copy / "run.json").read_text())  # "created" with this reference
+    info["config_sha256"] = hashlib.sha256(config.read_bytes()).hexdigest()
+    (copy / "run.json").write_text(json.dumps(info))
+    return copy
+
+
+def test_a_reference_of_another_config_is_named_in_one_line_and_not_used(two_seeds, tmp_path):
+    run, ref = two_seeds
+    copy = _with_reference(run, _tampered(ref, tmp_path, "other-config"), tmp_path)
+    assert main(["report", str(copy)]) == 0
+    report = (copy / "report.md").read_text()
+    line = [ln for ln in report.splitlines() if "made for another config" in ln]
+    assert len(line) == 1 and "(train.steps: 7 there, 2 here): not used" in line[0]
+    assert "the reference 95% interval" not in report
+
+
+def test_a_corrupt_reference_stops_a_run_before_any_work(two_seeds, tmp_path, monkeypatch,
+                                                        capsys):
     _, ref = two_seeds
+    bad = _tampered(ref, tmp_path, "checksum")
     monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
     args = ["run", str(CONFIG), "--output-dir", str(tmp_path / "runs"), "--name", "x",
-            "--set", f"eval.reference={ref}", "--set", "train.steps=3"]
+            "--set", f"eval.reference={bad}"]
     capsys.readouterr()
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "train.steps: 2 there, 3 here" in err
+    assert len(err.splitlines()) == 1 and "does not match its checksum" in err
     assert not (tmp_path / "runs" / "x").exists() and not (tmp_path / "cache").exists()

@@ -75,7 +75,7 @@ def evaluate_run(cfg: LTSCConfig, rd: RunDir, snr_db: Sequence[float],
 def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     """Teacher → store → students → evaluation → report. Resumable (finished stages skip)."""
     t_start = time.perf_counter()
-    reference_for(cfg)  # a corrupt or mismatched eval.reference is refused before any work
+    _, reference = reference_for(cfg)  # a corrupt eval.reference is refused before any work
     device = resolve_device(cfg)
     train_ds, test_ds = cfg.data.build("train"), cfg.data.build("test")
     teacher, tinfo = get_teacher(cfg, train_ds, rd)
@@ -97,6 +97,7 @@ def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     checks = required_checks(saved, rd)
     write_report(saved, rd, checks)
     return {"teacher_test_accuracy": round(tinfo["test_accuracy"], 4), **verdicts(checks),
+            **({"reference": reference} if reference else {}),
             "wall_seconds": round(time.perf_counter() - t_start, 1)}
 
 

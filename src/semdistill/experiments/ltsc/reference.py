@@ -42,7 +42,7 @@ FILES = ("accuracy-vs-snr.json", "accuracy-vs-fraction.json", "distill-time.json
          "complexity.json")
 #: config keys that do not change any one seed's figures (where the run went, how many seeds,
 #: which reference it is compared with): a reference of N seeds serves the 1-seed config.
-NOT_COMPARED = {"": ("name", "output_dir", "description", "tracker", "device"),
+NOT_COMPARED = {"": ("seed", "name", "output_dir", "description", "tracker", "device"),
                 "runs": ("seeds", "extra_seeds"), "eval": ("reference",)}
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*\.json")
 #: the repository root, against which a relative ``eval.reference`` is resolved.
@@ -52,6 +52,10 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 class ReferenceError(UserError, ValueError):
     """A reference folder that is unreadable, corrupt, escapes its folder or was made for
     another config (the message names the folder and the problem)."""
+
+
+class ReferenceMismatch(ReferenceError):
+    """A sound reference folder made for another config (the message names the keys)."""
 
 
 def compared_config(cfg: LTSCConfig | Mapping[str, Any]) -> dict[str, Any]:
@@ -151,9 +155,8 @@ def check_matches(man: Mapping[str, Any], cfg: LTSCConfig, folder: Path) -> None
     ref, here = _flat(compared_config(man["config"])), _flat(compared_config(cfg))
     diff = [k for k in sorted(ref.keys() | here.keys()) if ref.get(k) != here.get(k)]
     shown = "; ".join(f"{k}: {ref.get(k)!r} there, {here.get(k)!r} here" for k in diff[:3])
-    raise ReferenceError(f"reference {folder} was made for another config ({shown or 'fingerprint'}"
-                         f"{'; …' if len(diff) > 3 else ''}); point eval.reference at a matching "
-                         "reference or set eval.reference=null")
+    raise ReferenceMismatch(f"reference {folder} was made for another config "
+                            f"({shown or 'fingerprint'}{'; …' if len(diff) > 3 else ''})")
 
 
 def reference_checks(folder: Path) -> list[Check]:
@@ -172,8 +175,9 @@ def resolve(path: str) -> Path:
 def reference_for(cfg: LTSCConfig) -> tuple[dict[str, Check] | None, str]:
     """The reference checks for ``cfg`` (by name) and a sentence for the report.
 
-    No ``eval.reference``, or a folder that does not exist yet: None and a note. A corrupt
-    reference or one made for another config: :class:`ReferenceError`.
+    No ``eval.reference``, a folder that does not exist yet, or one made for another config:
+    None and a note naming why (the single seeds are then not placed). A corrupt reference or
+    one with a path escape: :class:`ReferenceError`.
     """
     if cfg.eval.reference is None:
         return None, ""
@@ -181,7 +185,10 @@ def reference_for(cfg: LTSCConfig) -> tuple[dict[str, Check] | None, str]:
     if not (folder / MANIFEST).is_file():
         return None, f"no reference results at {folder} yet (eval.reference)"
     man = load_reference(folder)
-    check_matches(man, cfg, folder)
+    try:
+        check_matches(man, cfg, folder)
+    except ReferenceMismatch as err:
+        return None, f"{err}: not used (eval.reference)"
     return ({c.name: c for c in reference_checks(folder)},
             f"reference: {folder} ({man['n_seeds']} seeds, {man.get('machine')}, "
             f"{man.get('date')}; `{man.get('command')}`)")
