@@ -205,7 +205,7 @@ def variants(cfg: LTSCConfig) -> list[dict[str, Any]]:
             continue
         for m in cfg.runs.fraction_methods:
             out.append(one(f"{m}-f{f:g}", m, fraction=f))
-    seeded = out if not cfg.runs.extra_seeds else [
+    seeded = list(out) if not cfg.runs.extra_seeds else [
         v for v in out if v["fraction"] == cfg.fraction and v["method"] != "scratch"]
     for seed in seeds_of(cfg)[1:]:
         out += [{**v, "name": f"{v['name']}-s{seed}", "seed": seed} for v in seeded]
