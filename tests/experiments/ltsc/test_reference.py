@@ -66,6 +66,22 @@ def test_every_variant_is_trained_and_evaluated_for_every_seed(two_seeds):
     assert "## Diagnostics over seeds (not checks)" in report and "std over seeds" in report
 
 
+def test_reference_replaces_a_reference_folder_and_nothing_else(two_seeds, tmp_path, capsys):
+    run, ref = two_seeds
+    again = tmp_path / "again"
+    shutil.copytree(ref, again)
+    (again / "stale.json").write_text("{}")
+    assert main(["reference", str(run), "--out", str(again)]) == 0
+    assert not (again / "stale.json").exists() and load_reference(again)["n_seeds"] == 2
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "mine.txt").write_text("keep")
+    capsys.readouterr()
+    assert main(["reference", str(run), "--out", str(other)]) == 2
+    assert "is not a reference folder" in capsys.readouterr().err
+    assert (other / "mine.txt").read_text() == "keep" and len(list(tmp_path.iterdir())) == 2
+
+
 def test_a_reference_rebuilds_the_runs_claims_table(two_seeds):
     from semdistill.experiments.ltsc.config import run_config
     from semdistill.experiments.ltsc.report import required_checks

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import platform
 import re
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -80,11 +81,15 @@ def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
 def make_reference(rd: RunDir, out: Path, command: str | None = None,
                    machine: str | None = None) -> Path:
     """Copy run ``rd``'s results into a reference folder ``out`` (written whole, then renamed
-    into place; an existing ``out`` is replaced only once the new one is complete)."""
+    into place; an existing reference folder ``out`` is replaced only once the new one is
+    complete; any other existing ``out`` is refused)."""
     cfg = run_config(rd)
     missing = [f for f in FILES if not (rd.results / f).is_file()]
     if missing:
         raise ReferenceError(f"{rd.path}: not a finished ltsc run (no results/{missing[0]})")
+    if out.exists() and not (out / MANIFEST).is_file():
+        raise ReferenceError(f"{out} exists and is not a reference folder (no {MANIFEST}): "
+                             "refusing to replace it")
     info = rd.read_json("results/run-info.json")
     run_json = rd.read_json("run.json") if (rd.path / "run.json").is_file() else {}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -111,9 +116,7 @@ def make_reference(rd: RunDir, out: Path, command: str | None = None,
         old = out.with_name(f".{out.name}-old")
         out.rename(old)
         tmp.rename(out)
-        for f in old.iterdir():
-            f.unlink()
-        old.rmdir()
+        shutil.rmtree(old)
     else:
         tmp.rename(out)
     return out
