@@ -97,12 +97,18 @@ def test_a_reference_rebuilds_the_runs_claims_table(two_seeds):
     assert set(man["files"]) == {p.name for p in ref.iterdir()} - {MANIFEST}
 
 
-@pytest.mark.skipif(not (SHIPPED / MANIFEST).is_file(),
+@pytest.mark.skipif(not SHIPPED.is_dir(),
                     reason="results/reference/ltsc is not shipped yet")
 def test_the_shipped_reference_rebuilds_its_claims_table():
+    from semdistill.experiments import load_config_file
+    from semdistill.experiments.ltsc.reference import check_matches, resolve
+
     checks = reference_checks(SHIPPED)
     man = load_reference(SHIPPED)
     assert man["n_seeds"] >= 2 and checks
+    _, default = load_config_file(REPO_ROOT / "configs" / "ltsc" / "shapes.yaml")
+    assert resolve(default.eval.reference) == SHIPPED
+    check_matches(man, default, SHIPPED)  # the default config is the one it was made with
     assert all(c.verdict in ("PASS", "FAIL", "INCONCLUSIVE") for c in checks
                if c.name != "student_smaller_and_faster_than_teacher")
 
