@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from semdistill.errors import UserError
 
@@ -48,7 +55,15 @@ class StrictModel(BaseModel):
 
 
 class TrainConfig(StrictModel):
-    """Optimisation settings shared by every trainer in the library."""
+    """Optimisation settings shared by every trainer in the library.
+
+    ``optimizer``: ``adamw`` (decoupled weight decay) or ``sgd`` (SGD with Nesterov momentum
+    ``momentum`` and L2 weight decay). Both joined as ``ADDED_LATER`` keys, and every dump of a
+    ``TrainConfig`` leaves them out at their old value, so the fingerprints of shipped assets and
+    earlier checkpoints, which hash dumps of nested sections, do not move.
+    """
+
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"optimizer": "adamw", "momentum": 0.9}
 
     steps: int = Field(200, ge=1, description="optimizer steps")
     batch_size: int = Field(64, ge=1)
@@ -63,6 +78,16 @@ class TrainConfig(StrictModel):
     checkpoint_every: int = Field(100, ge=1)
     num_workers: int = Field(0, ge=0)
     cpu: bool = Field(False, description="force CPU even when an accelerator is present")
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    momentum: float = Field(0.9, ge=0, lt=1, description="Nesterov momentum of optimizer: sgd")
+
+    @model_serializer(mode="wrap")
+    def _omit_added_later(self, handler: Any) -> dict[str, Any]:
+        out = handler(self)
+        for key, old in self.ADDED_LATER.items():
+            if out.get(key) == old:
+                out.pop(key)
+        return out
 
 
 SNR_MIN_DB, SNR_MAX_DB = -50.0, 60.0

@@ -190,3 +190,39 @@ def test_progress_bars_stay_out_of_logs(monkeypatch, tmp_path, capsys):
     _, t = make(tmp_path / "quiet")
     t.fit(batch_fn, step_fn())
     assert "it/s" not in capsys.readouterr().err
+
+
+def test_sgd_is_nesterov_sgd_and_its_update_is_torchs(tmp_path):
+    """``optimizer: sgd`` takes one step exactly as torch's Nesterov SGD does (no warm-up,
+    constant schedule, no clipping), and a checkpoint made with AdamW does not resume under it."""
+    from semdistill.engine import CheckpointError
+
+    cfg = dict(schedule="constant", grad_clip=None, weight_decay=1e-3)
+    a, t = make(tmp_path / "a", steps=1, lr=0.05, optimizer="sgd", momentum=0.8, **cfg)
+    assert isinstance(t.optimizer.optimizer, torch.optim.SGD)
+    assert t.optimizer.param_groups[0]["nesterov"] and t.optimizer.param_groups[0]["momentum"] == 0.8
+    ref, _ = make(tmp_path / "b", steps=1)
+    opt = torch.optim.SGD(ref.parameters(), lr=0.05, momentum=0.8, nesterov=True, weight_decay=1e-3)
+    x, y = batch_fn(0)
+    t.fit(batch_fn, lambda mods, b: {"loss": ((mods["net"](b[0]) - b[1]) ** 2).mean()})
+    opt.zero_grad()
+    ((ref(x) - y) ** 2).mean().backward()
+    opt.step()
+    assert torch.allclose(params(a), params(ref), atol=1e-6)
+    _, t = make(tmp_path / "c", steps=10)
+    with pytest.raises(Boom):
+        t.fit(batch_fn, step_fn(kill_at=7, counter=[]))
+    _, t = make(tmp_path / "c", steps=10, optimizer="sgd")
+    with pytest.raises(CheckpointError, match="different config"):
+        t.fit(batch_fn, step_fn())
+
+
+def test_optimizer_keys_at_their_old_values_leave_every_dump_unchanged():
+    """Shipped assets and older checkpoints hash dumps of nested TrainConfigs: the keys that
+    joined later are absent from every dump at their old value, present otherwise."""
+    old = TrainConfig(steps=5)
+    assert "optimizer" not in old.model_dump() and "momentum" not in old.model_dump_json()
+    assert TrainConfig(steps=5, optimizer="sgd").model_dump()["optimizer"] == "sgd"
+    assert TrainConfig.model_validate(old.model_dump()) == old
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="adam")

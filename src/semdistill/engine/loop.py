@@ -40,6 +40,7 @@ from semdistill.engine.checkpoint import (
 )
 from semdistill.engine.processes import release_process_group_at_exit, use_cpu
 from semdistill.errors import UserError
+from semdistill.registry import Registry
 from semdistill.utils.io import fingerprint as _fingerprint
 from semdistill.utils.seeds import derive_seed
 
@@ -96,6 +97,15 @@ def make_accelerator(train: TrainConfig) -> Accelerator:
     )
 
 
+OPTIMIZERS: Registry[Callable[[list[nn.Parameter], TrainConfig], torch.optim.Optimizer]] = \
+    Registry("optimizer")
+OPTIMIZERS.register(
+    "adamw", lambda params, t: torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay))
+OPTIMIZERS.register(
+    "sgd", lambda params, t: torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, nesterov=True,
+                                             weight_decay=t.weight_decay))
+
+
 def lr_lambda(train: TrainConfig) -> Callable[[int], float]:
     """Linear warm-up, then constant or cosine decay to 0 over ``train.steps``."""
 
@@ -144,7 +154,7 @@ class TrainSummary:
 
 
 class Trainer:
-    """Optimizes the trainable parameters of ``modules`` with AdamW under ``accelerate``.
+    """Optimizes the trainable parameters of ``modules`` (``train.optimizer``) under ``accelerate``.
 
     Checkpoints go to ``checkpoint_dir`` (usually ``run/checkpoints/<tag>``); a finished stage
     leaves ``final/`` there and is skipped, weights reloaded, when the run is resumed.
@@ -178,7 +188,7 @@ class Trainer:
             raise ValueError(f"{tag}: nothing to train (no parameter requires grad)")
         self.params = trainable
         acc = self.accelerator
-        optimizer = torch.optim.AdamW(trainable, lr=train.lr, weight_decay=train.weight_decay)
+        optimizer = OPTIMIZERS.get(train.optimizer)(trainable, train)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(train))
         self.raw_modules = raw
         self.modules: dict[str, nn.Module] = {}
