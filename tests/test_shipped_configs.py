@@ -28,6 +28,8 @@ SMOKE = {
     "makd": ["budgets=[2]", "teacher_images=2", "eval_prompts=2", "edge.steps=2",
              "grid_images=2", "subjects=[{shape: triangle, color: red}]"],
 }
+#: per config file, on top of its system's SMOKE (reproduce.yaml's 5 seeds shrunk to 2)
+EXTRA = {"reproduce.yaml": ["runs.seeds=2"]}
 #: configs that need what an offline machine lacks, and the words their one-line error must say
 OFFLINE = {"cifar100-clip.yaml": ("cifar100",)}
 
@@ -40,7 +42,7 @@ def test_every_shipped_config_runs_a_step_or_two(config, tmp_path, capsys, monke
     monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))
     system = yaml.safe_load(config.read_text())["system"]
     args = ["run", str(config), "--output-dir", str(tmp_path / "runs"), "--name", "smoke"]
-    for o in SMOKE[system]:
+    for o in (*SMOKE[system], *EXTRA.get(config.name, [])):
         args += ["--set", o]
     rc = main(args)
     err = capsys.readouterr().err
@@ -50,3 +52,15 @@ def test_every_shipped_config_runs_a_step_or_two(config, tmp_path, capsys, monke
         return
     assert rc == 0, err[-2000:]
     assert (tmp_path / "runs" / "smoke" / "report.md").is_file()
+
+
+def test_the_reproduce_config_is_the_default_with_five_seeds():
+    """configs/ltsc/reproduce.yaml is a copy of shapes.yaml (no include mechanism): they may
+    differ only in runs.seeds and name."""
+    import yaml
+
+    default, reproduce = (yaml.safe_load((ROOT / "configs" / "ltsc" / f).read_text())
+                          for f in ("shapes.yaml", "reproduce.yaml"))
+    assert reproduce["runs"].pop("seeds") == 5 and default["runs"].pop("seeds") == 1
+    assert reproduce.pop("name") == "ltsc-reproduce" and default.pop("name") is None
+    assert reproduce == default

@@ -44,6 +44,7 @@ COMMAND_MODULES = (
     "semdistill.teachers.commands",
     "semdistill.generative.commands",
     "semdistill.experiments.export",
+    "semdistill.experiments.commands",
 )
 
 

@@ -18,8 +18,18 @@ def test_a_check_prints_its_verdict_name_and_detail():
 def test_a_check_serializes_its_figures_and_threshold():
     c = Check("a_beats_b", True, {"a": 0.9, "b": 0.8}, None, "0.9 vs 0.8")
     d = json.loads(json.dumps(c.to_dict()))
-    assert d == {"check": "a_beats_b", "pass": True, "measured": {"a": 0.9, "b": 0.8},
-                 "threshold": None, "detail": "0.9 vs 0.8"}
+    assert d == {"check": "a_beats_b", "verdict": "PASS", "pass": True,
+                 "measured": {"a": 0.9, "b": 0.8}, "threshold": None, "interval": None,
+                 "per_seed": {}, "detail": "0.9 vs 0.8"}
+
+
+def test_an_interval_check_prints_inconclusive_and_smoke():
+    c = Check("a_ge_b", None, outcome="INCONCLUSIVE", interval=(-0.1, 0.0, 0.1),
+              per_seed={0: -0.05, 1: 0.05})
+    assert c.line().startswith("**INCONCLUSIVE** a_ge_b") and c.to_dict()["pass"] is None
+    assert c.to_dict()["interval"] == [-0.1, 0.0, 0.1] and c.to_dict()["per_seed"] == {
+        "0": -0.05, "1": 0.05}
+    assert verdicts([Check("one_seed", True, outcome="SMOKE")]) == {"one_seed": "SMOKE"}
 
 
 def test_no_checks_is_said_in_the_report():

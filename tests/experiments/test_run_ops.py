@@ -98,8 +98,10 @@ def test_eval_on_another_channel_logs_its_results_as_rows(quiet_run, tmp_path):
     assert out.startswith("results: ") and err == ""
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     ray = [r for r in rows if r["tag"] == "eval/accuracy-vs-snr/prestored/rayleigh"]
-    # the run evaluated 0 and 10 dB; this eval continues the tag's step axis
-    assert [(r["step"], r["snr_db"]) for r in ray] == [(0, 0.0), (1, 10.0), (2, 0.0), (3, 5.0)]
+    # the run evaluated 0 and 10 dB; this eval (0, 5 and the check SNR 10 dB, always on the
+    # grid) continues the tag's step axis
+    assert [(r["step"], r["snr_db"]) for r in ray] == [(0, 0.0), (1, 10.0), (2, 0.0), (3, 5.0),
+                                                      (4, 10.0)]
 
 
 def test_eval_of_an_unknown_channel_is_one_line_naming_the_channels(quiet_run, capsys):

@@ -1,14 +1,20 @@
 """The one shape of a required-result check, shared by every system's report.
 
 A :class:`Check` is measured, never asserted: its figures come from a run's results files and
-its threshold from the run's config, and the report prints each as one PASS/FAIL line.
+its threshold from the run's config, and the report prints each as one line. A check over
+several training seeds carries the 95% t-interval of its statistic (the per-seed paired
+difference or ratio) and a verdict from it (PASS, FAIL or INCONCLUSIVE); a check of one seed
+is a smoke result: SMOKE for a system that can run several seeds (LTSC), PASS/FAIL for one that
+cannot yet (DeKA-g, MAKD).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE", "SMOKE"]
 
 
 @dataclass(frozen=True)
@@ -17,38 +23,48 @@ class Check:
 
     Attributes:
         name: a stable identifier (``prestored_time_le_third_of_online``).
-        passed: whether the measured figures meet the threshold.
+        passed: whether the measured figures meet the threshold (for an interval check: whether
+            the whole interval does; None when it straddles the threshold).
         measured: the figures the verdict is computed from (name → value).
         threshold: the config value the figures are held to (None when the claim is a
             comparison between methods, e.g. ``a > b``).
         detail: the sentence the report prints after the verdict.
+        outcome: the verdict when it is not plain PASS/FAIL from ``passed``: ``INCONCLUSIVE``,
+            or ``SMOKE`` (one seed; ``passed`` is then the single-seed figure's result).
+        interval: ``(low, mean, high)`` of the statistic's 95% t-interval over the seeds.
+        per_seed: the statistic of each seed (seed → value).
     """
 
     name: str
-    passed: bool
+    passed: bool | None
     measured: Mapping[str, Any] = field(default_factory=dict)
     threshold: float | None = None
     detail: str = ""
+    outcome: Verdict | None = None
+    interval: tuple[float, float, float] | None = None
+    per_seed: Mapping[int, float] = field(default_factory=dict)
 
     @property
-    def verdict(self) -> str:
-        return "PASS" if self.passed else "FAIL"
+    def verdict(self) -> Verdict:
+        return self.outcome or ("PASS" if self.passed else "FAIL")
 
     def line(self) -> str:
         """The report's bullet: ``**PASS** name: detail``."""
         return f"**{self.verdict}** {self.name}: {self.detail}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"check": self.name, "pass": self.passed, "measured": dict(self.measured),
-                "threshold": self.threshold, "detail": self.detail}
+        return {"check": self.name, "verdict": self.verdict, "pass": self.passed,
+                "measured": dict(self.measured), "threshold": self.threshold,
+                "interval": list(self.interval) if self.interval else None,
+                "per_seed": {str(k): v for k, v in self.per_seed.items()},
+                "detail": self.detail}
 
 
-#: the heading of every report's checks. A check compares figures of one training seed (or seed
-#: means, with ``runs.extra_seeds``) without a confidence interval, so its PASS/FAIL is a smoke
-#: result that the run reproduces, not a verdict between methods (that needs a seed mean with a
-#: 95% interval and the per-seed values).
-REQUIRED_RESULTS = ("Required results (measured, no confidence interval: smoke checks, "
-                    "not verdicts)")
+#: the heading of every report's checks. A check over several training seeds is a verdict from
+#: the 95% t-interval of a per-seed paired statistic; a check of one seed is a smoke result that
+#: the run reproduces, not a verdict between methods.
+REQUIRED_RESULTS = ("Required results (measured: a verdict from a 95% t-interval over seeds, "
+                    "paired by seed; a single seed is a smoke check, not a verdict)")
 
 
 def check_lines(checks: Iterable[Check], empty: str = "(not enough methods were run to check)"
@@ -58,5 +74,5 @@ def check_lines(checks: Iterable[Check], empty: str = "(not enough methods were 
 
 
 def verdicts(checks: Iterable[Check]) -> dict[str, str]:
-    """``{name: "PASS" | "FAIL"}``: the run summary the CLI prints."""
+    """``{name: "PASS" | "FAIL" | "INCONCLUSIVE" | "SMOKE"}``: the run summary the CLI prints."""
     return {c.name: c.verdict for c in checks}

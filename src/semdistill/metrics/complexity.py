@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from semdistill.utils.stats import t_interval
+
 
 def count_parameters(module: nn.Module, trainable_only: bool = False,
                      exclude: str | None = None) -> int:
@@ -48,7 +50,17 @@ def latency_ms(fn: Callable[[], object], *, threads: int = LATENCY_THREADS,
     median block time per call is returned; the timer synchronizes CUDA and restores the thread
     count afterwards. (ONNX Runtime sets its own threads per session.)
     """
+    return latency_blocks_ms(fn, threads=threads, min_run_time=min_run_time)["median"]
+
+
+def latency_blocks_ms(fn: Callable[[], object], *, threads: int = LATENCY_THREADS,
+                      min_run_time: float = 0.2) -> dict[str, float]:
+    """:func:`latency_ms` with its spread: ``{"median", "low", "high", "blocks"}`` in ms, where
+    ``[low, high]`` is the 95% t-interval of the mean per-call time over the timing blocks
+    (``blocks`` of them; one block gives low = high = its time)."""
     from torch.utils import benchmark  # imported when used: it logs a note on CUDA-less hosts
 
     timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=threads)
-    return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
+    m = timer.blocked_autorange(min_run_time=min_run_time)
+    low, _, high = t_interval([t * 1e3 for t in m.times])
+    return {"median": m.median * 1e3, "low": low, "high": high, "blocks": len(m.times)}

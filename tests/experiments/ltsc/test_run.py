@@ -46,7 +46,7 @@ def _digital_baseline_is_reported(run: Path, report: str) -> None:
 def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
     run = _tiny_run(tmp_path, monkeypatch)
     report = (run / "report.md").read_text()
-    assert REQUIRED_RESULTS in report and ("PASS" in report or "FAIL" in report)
+    assert REQUIRED_RESULTS in report and "**SMOKE** prestored_time_le_third" in report
     for name in ("accuracy-vs-snr", "accuracy-vs-fraction", "distill-time", "complexity"):
         res = Results.load(run / "results" / f"{name}.json")
         assert res.records, name
@@ -65,7 +65,8 @@ def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
     # eval on a new grid for one channel keeps the other channel's records
     assert main(["eval", str(run), "--snr", "5", "--channel", "rayleigh"]) == 0
     acc = Results.load(run / "results" / "accuracy-vs-snr.json")
-    assert {r["snr_db"] for r in acc.select(channel="rayleigh")} == {5.0}
+    # the check SNRs (eval.check_snr_db, eval.low_snr_db) are always on the grid
+    assert {r["snr_db"] for r in acc.select(channel="rayleigh")} == {0.0, 5.0, 10.0}
     assert {r["snr_db"] for r in acc.select(channel="awgn")} == {0.0, 10.0}
     # a resumed run skips finished stages and reuses the verified store
     assert main(["run", "--resume", str(run)]) == 0
@@ -79,7 +80,7 @@ def test_report_after_eval_sorts_snr_columns_and_rebuilds_every_plot(tmp_path, m
     assert main(["eval", str(run), "--snr", "10,-5,5", "--channel", "awgn"]) == 0
     report = (run / "report.md").read_text()
     assert "**AWGN** (top-1 accuracy" in report and "**Rayleigh fading** (top-1" in report
-    assert "| method | -5 dB | 5 dB | 10 dB |" in report  # numeric order, not eval order
+    assert "| method | -5 dB | 0 dB | 5 dB | 10 dB |" in report  # numeric order; 0 dB: a check SNR
     assert "| pre-stored KD | " in report and "| prestored |" not in report
     assert "## Readings this run used" in report and "`store.k` = 2" in report
     assert "Reference lines: teacher" in report
@@ -115,44 +116,27 @@ def test_eval_refuses_a_run_with_a_missing_checkpoint_and_changes_nothing(tmp_pa
     assert {p.name: p.read_bytes() for p in (run / "results").iterdir()} == before
 
 
-def test_extra_seeds_average_the_seed_sensitive_checks(tmp_path, monkeypatch):
-    run = _tiny_run(tmp_path, monkeypatch, "runs.scratch=false", "runs.fractions=[]",
-                    "runs.extra_seeds=[0,3]")
-    times = {r["method"] for r in Results.load(run / "results" / "distill-time.json").records}
-    main_runs = {"prestored", "online", "prestored-nonadaptive"}
-    assert times == main_runs | {f"{m}-s3" for m in main_runs}  # seed 0 is the main seed
-    by_seed = Results.load(run / "results" / "accuracy-vs-seed.json").records
-    assert sorted((r["method"], r["adaptive"], r["seed"], r["snr_db"]) for r in by_seed) == sorted(
-        (m, a, seed, snr) for m, a in (("prestored", True), ("online", True), ("prestored", False))
-        for seed in (0, 3) for snr in (0.0, 10.0))
-    acc = Results.load(run / "results" / "accuracy-vs-snr.json").records
-    assert {r["method"] for r in acc} == main_runs  # extra seeds under their main variant's name
-    assert sorted((r["method"], r["seed"], r["channel"], r["snr_db"]) for r in acc) == sorted(
-        (m, seed, ch, snr) for m in main_runs for seed in (0, 3) for ch in ("awgn", "rayleigh")
-        for snr in (0.0, 10.0))
-    same = {(r["method"], r["seed"], r["snr_db"]): r["accuracy"] for r in acc
-            if r["channel"] == "awgn"}
-    assert all(same[(m, seed, snr)] == r["accuracy"] for r in by_seed
-               for m, seed, snr in [(r["method"] if r["adaptive"] else "prestored-nonadaptive",
-                                     r["seed"], r["snr_db"])])  # the same evaluation
-
-    def mean(method: str, adaptive: bool, snr: float) -> float:
-        return sum(r["accuracy"] for r in by_seed if (r["method"], r["adaptive"], r["snr_db"])
-                   == (method, adaptive, snr)) / 2
-
-    report = (run / "report.md").read_text()
-    assert "Students of several seeds (0, 3): tables give the mean" in report
-    assert (f"| pre-stored KD | {mean('prestored', True, 0.0):.3f} | "
-            f"{mean('prestored', True, 10.0):.3f} |") in report
-    assert (f"prestored {mean('prestored', True, 10.0):.4f} vs online "
-            f"{mean('online', True, 10.0):.4f}") in report
-    assert (f"adaptive {mean('prestored', True, 0.0):.4f} vs non-adaptive "
-            f"{mean('prestored', False, 0.0):.4f}") in report
-    assert report.count("mean over 2 seeds") == 2
-    # the other seed's students differ from the main ones (init, data order, SNR draws)
+def test_an_older_runs_extra_seeds_still_load_and_resume_without_retraining(tmp_path,
+                                                                            monkeypatch):
+    """``runs.extra_seeds`` (before ``runs.seeds``) seeds only the main-fraction distilled
+    students, as it did: a resumed older run finds every student and trains none."""
+    run = _tiny_run(tmp_path, monkeypatch, "runs.online=false", "runs.fractions=[]",
+                    "runs.extra_seeds=[0,3]", "eval.digital.enabled=false")
+    times = {(r["method"], r["seed"]) for r in
+             Results.load(run / "results" / "distill-time.json").records}
+    assert times == {("prestored", 0), ("scratch", 0), ("prestored-nonadaptive", 0),
+                     ("prestored", 3), ("prestored-nonadaptive", 3)}
+    assert not (run / "results" / "accuracy-vs-seed.json").exists()
+    assert main(["run", "--resume", str(run)]) == 0
+    timings = json.loads((run / "results" / "run-info.json").read_text())["timings"]
+    assert all(t["skipped"] for t in timings.values()) and "prestored-s3" in timings
     a = load_file(run / "checkpoints" / "prestored" / "final" / "weights.safetensors")
     b = load_file(run / "checkpoints" / "prestored-s3" / "final" / "weights.safetensors")
-    assert any(not torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # another seed, another student
+    report = (run / "report.md").read_text()  # scratch has one seed: its claim is a smoke line
+    assert "**SMOKE** distilled_beats_scratch_at_fraction_1" in report
+    assert "**PASS** adaptive_ge" in report or "**FAIL** adaptive_ge" in report or \
+        "**INCONCLUSIVE** adaptive_ge" in report
 
 
 def test_pretrain_teacher_command_writes_a_loadable_teacher(tmp_path):

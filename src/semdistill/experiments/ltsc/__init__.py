@@ -32,6 +32,7 @@ from semdistill.experiments.ltsc.config import (
     StoreSection,
     TeacherSection,
     resolve_device,
+    run_config,
     variants,
 )
 from semdistill.experiments.ltsc.data import (
@@ -46,10 +47,10 @@ from semdistill.experiments.ltsc.data import (
 from semdistill.experiments.ltsc.deploy import deploy_parts
 from semdistill.experiments.ltsc.digital import run_digital
 from semdistill.experiments.ltsc.evaluate import evaluate_students, measure_complexity
+from semdistill.experiments.ltsc.reference import reference_for
 from semdistill.experiments.ltsc.report import (
     build_report,
     required_checks,
-    run_config,
     write_report,
 )
 from semdistill.experiments.ltsc.train import build_student, save_timing_results, train_all
@@ -74,6 +75,7 @@ def evaluate_run(cfg: LTSCConfig, rd: RunDir, snr_db: Sequence[float],
 def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     """Teacher → store → students → evaluation → report. Resumable (finished stages skip)."""
     t_start = time.perf_counter()
+    _, reference = reference_for(cfg)  # a corrupt eval.reference is refused before any work
     device = resolve_device(cfg)
     train_ds, test_ds = cfg.data.build("train"), cfg.data.build("test")
     teacher, tinfo = get_teacher(cfg, train_ds, rd)
@@ -95,6 +97,7 @@ def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     checks = required_checks(saved, rd)
     write_report(saved, rd, checks)
     return {"teacher_test_accuracy": round(tinfo["test_accuracy"], 4), **verdicts(checks),
+            **({"reference": reference} if reference else {}),
             "wall_seconds": round(time.perf_counter() - t_start, 1)}
 
 

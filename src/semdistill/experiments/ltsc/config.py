@@ -16,7 +16,8 @@ from semdistill.config import SNRdB, SNRRange, StrictModel, TrainConfig
 from semdistill.data import DatasetSpec
 from semdistill.digital.config import DigitalConfig
 from semdistill.distill import LossConfig
-from semdistill.experiments.registry import ExperimentConfig
+from semdistill.experiments.registry import ExperimentConfig, load_config
+from semdistill.experiments.rundir import RunDir
 from semdistill.models.student import StudentConfig
 from semdistill.teachers import TeacherPretrainConfig
 
@@ -61,11 +62,14 @@ class RunsSection(StrictModel):
     fractions: list[float] = Field(default_factory=lambda: [0.1, 0.25])
     fraction_methods: list[Literal["prestored", "online", "scratch"]] = Field(
         default_factory=lambda: ["prestored", "scratch"])
+    seeds: int = Field(
+        1, ge=1, description="training seeds per student: cfg.seed + 0..seeds-1 (init, data "
+                             "order, SNR draws); every variant is trained and evaluated for each, "
+                             "and the checks become paired-by-seed 95% t-intervals when >= 2")
     extra_seeds: list[int] = Field(
         default_factory=list,
-        description="more seeds (init, data order, SNR draws) for the prestored, online and "
-                    "non-adaptive students; the prestored-vs-online and adaptive-vs-non-adaptive "
-                    "checks then compare means over seeds")
+        description="superseded by `seeds` (read so older run directories keep their students): "
+                    "more seeds for the prestored, online and non-adaptive students only")
 
     @model_validator(mode="after")
     def _fractions(self) -> RunsSection:
@@ -73,6 +77,9 @@ class RunsSection(StrictModel):
             raise ValueError("runs.fractions must be in (0, 1]")
         if any(s < 0 for s in self.extra_seeds):
             raise ValueError("runs.extra_seeds must be non-negative")
+        if self.extra_seeds and self.seeds > 1:
+            raise ValueError("runs.extra_seeds (older runs) and runs.seeds cannot both be set: "
+                             "use runs.seeds")
         return self
 
 
@@ -106,6 +113,10 @@ class EvalSection(StrictModel):
                     "online (accuracy in [0, 1])")
     digital: DigitalConfig = Field(default_factory=DigitalConfig,
                                    description="the digital baseline (docs/digital.md)")
+    reference: str | None = Field(
+        None, description="reference results folder (semdistill reference) the report compares "
+                          "the checks with; a relative path is resolved against the repository "
+                          "root; a folder that does not exist is noted, not an error")
 
     @model_validator(mode="before")
     @classmethod
@@ -148,6 +159,12 @@ class LTSCConfig(ExperimentConfig):
         return self
 
 
+def run_config(rd: RunDir) -> LTSCConfig:
+    """The run's ``config.yaml``, validated (fields added since the run take their defaults)."""
+    _, cfg = load_config(rd.config_data(), source=str(rd.path / "config.yaml"))
+    return cfg
+
+
 def resolve_device(cfg: LTSCConfig) -> torch.device:
     """``device: auto`` → CUDA when available (and ``train.cpu`` is off), else the CPU."""
     if cfg.device == "auto":
@@ -155,17 +172,26 @@ def resolve_device(cfg: LTSCConfig) -> torch.device:
     return torch.device(cfg.device)
 
 
-def variants(cfg: LTSCConfig) -> list[dict[str, Any]]:
-    """The student runs: name, method, adaptive, fraction, seed (the first is the main model).
+def seeds_of(cfg: LTSCConfig) -> list[int]:
+    """The training seeds, main seed first: ``cfg.seed + 0..runs.seeds-1`` (or, in an older
+    run's config, ``cfg.seed`` and ``runs.extra_seeds``)."""
+    extra = cfg.runs.extra_seeds or range(cfg.seed + 1, cfg.seed + cfg.runs.seeds)
+    return list(dict.fromkeys([cfg.seed, *extra]))
 
-    Students of ``runs.extra_seeds`` (prestored, online, prestored-nonadaptive) are named
-    ``<name>-s<seed>`` and evaluated only at the two check SNRs (AWGN), for the seed-averaged
-    prestored-vs-online and adaptive-vs-non-adaptive checks.
+
+def variants(cfg: LTSCConfig) -> list[dict[str, Any]]:
+    """The student runs: name, base, method, adaptive, fraction, seed (the first is the main
+    model).
+
+    Every variant is trained for every seed of :func:`seeds_of`; students of a seed other than
+    the main one are named ``<base>-s<seed>`` (``base``: the name results records carry, with
+    the ``seed`` field). (An older run's ``runs.extra_seeds`` seeded only
+    the main-fraction distilled students, and still does, so its students are found again.)
     """
     def one(name: str, method: str, adaptive: bool = True, fraction: float = cfg.fraction,
             seed: int = cfg.seed) -> dict[str, Any]:
-        return {"name": name, "method": method, "adaptive": adaptive, "fraction": fraction,
-                "seed": seed}
+        return {"name": name, "base": name, "method": method, "adaptive": adaptive,
+                "fraction": fraction, "seed": seed}
 
     out = [one("prestored", "prestored")]
     if cfg.runs.online:
@@ -179,7 +205,8 @@ def variants(cfg: LTSCConfig) -> list[dict[str, Any]]:
             continue
         for m in cfg.runs.fraction_methods:
             out.append(one(f"{m}-f{f:g}", m, fraction=f))
-    main = [v for v in out if v["fraction"] == cfg.fraction and v["method"] != "scratch"]
-    for seed in dict.fromkeys(s for s in cfg.runs.extra_seeds if s != cfg.seed):
-        out += [{**v, "name": f"{v['name']}-s{seed}", "seed": seed} for v in main]
+    seeded = list(out) if not cfg.runs.extra_seeds else [
+        v for v in out if v["fraction"] == cfg.fraction and v["method"] != "scratch"]
+    for seed in seeds_of(cfg)[1:]:
+        out += [{**v, "name": f"{v['name']}-s{seed}", "seed": seed} for v in seeded]
     return out

@@ -2,8 +2,8 @@
 report").
 
 Reads only finished checkpoints (``checkpoints/<variant>/final``) and writes
-``results/accuracy-vs-snr.json``, ``results/accuracy-vs-fraction.json``,
-``results/accuracy-vs-seed.json`` (with ``runs.extra_seeds``) and ``results/complexity.json``.
+``results/accuracy-vs-snr.json``, ``results/accuracy-vs-fraction.json`` and
+``results/complexity.json``; every accuracy record carries its student's training ``seed``.
 Every accuracy is top-1 in [0, 1] over ``eval.repeats`` seeded channel realizations per test image,
 so all students see the same noise.
 """
@@ -26,7 +26,12 @@ from semdistill.experiments.ltsc.config import SYSTEM, LTSCConfig, resolve_devic
 from semdistill.experiments.ltsc.train import build_student, distill_job
 from semdistill.experiments.rundir import RunDir
 from semdistill.metrics.classification import student_accuracy
-from semdistill.metrics.complexity import count_flops, count_parameters, latency_ms, model_megabytes
+from semdistill.metrics.complexity import (
+    count_flops,
+    count_parameters,
+    latency_blocks_ms,
+    model_megabytes,
+)
 from semdistill.models.student import TaskStudent
 from semdistill.results import Results
 from semdistill.teachers import Teacher
@@ -54,7 +59,8 @@ def measure(cfg: LTSCConfig, student: TaskStudent, link: Link, test_ds: Any, snr
 
 def evaluate_students(cfg: LTSCConfig, rd: RunDir, snr_db: Sequence[float],
                       channel: str | None = None) -> Path:
-    """Accuracy vs SNR of every variant on each channel; accuracy vs fraction and vs seed.
+    """Accuracy vs SNR of every variant on each channel, on ``snr_db`` and the two check SNRs
+    (``eval.check_snr_db``, ``eval.low_snr_db``); accuracy vs fraction.
 
     Refuses (:class:`~semdistill.experiments.rundir.MissingCheckpoints`, naming them) when any
     variant's checkpoint is not finished: evaluation never trains and never skips a student.
@@ -69,10 +75,11 @@ def evaluate_students(cfg: LTSCConfig, rd: RunDir, snr_db: Sequence[float],
     res = Results.load(path) if path.is_file() else Results(SYSTEM, "accuracy-vs-snr")
     train_ds = cfg.data.build("train")  # its size is part of each job's fingerprint
     students = [(v, load_student(cfg, rd, v, train_ds, device)) for v in vs]
-    accuracy_vs_snr(cfg, res, students, test_ds, snr_db,
+    grid = sorted({*map(float, snr_db), cfg.eval.check_snr_db, cfg.eval.low_snr_db})
+    accuracy_vs_snr(cfg, res, students, test_ds, grid,
                     [channel] if channel else list(cfg.eval.channels), device)
     res.save(path)
-    accuracy_vs_fraction_and_seed(cfg, rd, students, test_ds, device)
+    accuracy_vs_fraction(cfg, rd, students, test_ds, device)
     return path
 
 
@@ -81,8 +88,8 @@ def accuracy_vs_snr(cfg: LTSCConfig, res: Results, students: Trained, test_ds: A
     """Replace ``res``'s records of ``channels`` with the main-fraction students' accuracy,
     active fraction and energy at every SNR of ``snr_db`` (dB).
 
-    Students of ``runs.extra_seeds`` are recorded under their main variant's name with their
-    ``seed``, so curves and tables show the mean over seeds (with a 95% t-interval in plots).
+    Each student is recorded under its variant's base name with its ``seed``, so curves and
+    tables show the mean over seeds (with a 95% t-interval in plots).
     """
     res.records = [r for r in res.records if r.get("channel") not in channels]
     res.meta = {"test_samples": len(test_ds), "repeats": cfg.eval.repeats,
@@ -93,43 +100,27 @@ def accuracy_vs_snr(cfg: LTSCConfig, res: Results, students: Trained, test_ds: A
         for v, s in students:
             if v["fraction"] != cfg.fraction:
                 continue
-            name = v["name"] if v["seed"] == cfg.seed else v["name"].removesuffix(
-                f"-s{v['seed']}")
             for snr in snr_db:
                 m = measure(cfg, s, link, test_ds, snr, device)
-                res.add(method=name, channel=ch, snr_db=float(snr), adaptive=v["adaptive"],
+                res.add(method=v["base"], channel=ch, snr_db=float(snr), adaptive=v["adaptive"],
                         fraction=v["fraction"], seed=v["seed"], accuracy=m["accuracy"],
                         active=m["active"], energy=m["energy"])
 
 
-def accuracy_vs_fraction_and_seed(cfg: LTSCConfig, rd: RunDir, students: Trained, test_ds: Any,
-                                  device: torch.device) -> None:
-    """AWGN accuracy of the fraction students at ``eval.check_snr_db`` and, with
-    ``runs.extra_seeds``, of every main-fraction distilled student at the two check SNRs."""
+def accuracy_vs_fraction(cfg: LTSCConfig, rd: RunDir, students: Trained, test_ds: Any,
+                         device: torch.device) -> None:
+    """``results/accuracy-vs-fraction.json``: AWGN accuracy at ``eval.check_snr_db`` of every
+    adaptive student of ``runs.fraction_methods`` (each fraction, each seed)."""
     awgn = Link.from_config(ChannelConfig(name="awgn"), normalize=False).to(device)
     frac = Results(SYSTEM, "accuracy-vs-fraction",
                    meta={"snr_db": cfg.eval.check_snr_db, "channel": "awgn"})
-    seeds = Results(SYSTEM, "accuracy-vs-seed", meta={"channel": "awgn"})
-    done: dict[tuple[str, float], float] = {}  # the fraction and seed checks share evaluations
-
-    def awgn_accuracy(v: dict[str, Any], s: TaskStudent, snr: float) -> float:
-        key = (v["name"], float(snr))
-        if key not in done:
-            done[key] = measure(cfg, s, awgn, test_ds, snr, device)["accuracy"]
-        return done[key]
-
     for v, s in students:
-        if (v["adaptive"] and v["seed"] == cfg.seed
-                and v["method"] in cfg.runs.fraction_methods):
-            frac.add(method=v["method"], fraction=v["fraction"], snr_db=cfg.eval.check_snr_db,
-                     channel="awgn", accuracy=awgn_accuracy(v, s, cfg.eval.check_snr_db))
-        if cfg.runs.extra_seeds and v["fraction"] == cfg.fraction and v["method"] != "scratch":
-            for snr in dict.fromkeys((cfg.eval.check_snr_db, cfg.eval.low_snr_db)):
-                seeds.add(method=v["method"], adaptive=v["adaptive"], seed=v["seed"],
-                          snr_db=float(snr), accuracy=awgn_accuracy(v, s, snr))
+        if v["adaptive"] and v["method"] in cfg.runs.fraction_methods:
+            frac.add(method=v["method"], fraction=v["fraction"], seed=v["seed"],
+                     snr_db=cfg.eval.check_snr_db, channel="awgn",
+                     accuracy=measure(cfg, s, awgn, test_ds, cfg.eval.check_snr_db,
+                                      device)["accuracy"])
     frac.save(rd.results / "accuracy-vs-fraction.json")
-    if seeds.records:
-        seeds.save(rd.results / "accuracy-vs-seed.json")
 
 
 def measure_complexity(cfg: LTSCConfig, rd: RunDir, teacher: Teacher, num_classes: int) -> None:
@@ -147,25 +138,29 @@ def measure_complexity(cfg: LTSCConfig, rd: RunDir, teacher: Teacher, num_classe
         z, _ = student.transmit(x, snr)
     ev = cfg.eval
 
-    def timed(fn: Callable[[], object]) -> float:
-        return latency_ms(fn, threads=ev.latency_threads, min_run_time=ev.latency_seconds)
+    def timed(prefix: str, fn: Callable[[], object]) -> dict[str, float]:
+        """``{prefix_ms: median, prefix_low_ms, prefix_high_ms, prefix_blocks}``."""
+        t = latency_blocks_ms(fn, threads=ev.latency_threads, min_run_time=ev.latency_seconds)
+        return {f"{prefix}_ms": t["median"], f"{prefix}_low_ms": t["low"],
+                f"{prefix}_high_ms": t["high"], f"{prefix}_blocks": t["blocks"]}
 
     res = Results(SYSTEM, "complexity", meta={
         "latency": f"median ms, batch 1, CPU, {ev.latency_threads} thread(s), "
-                   "torch.utils.benchmark blocked_autorange",
+                   "torch.utils.benchmark blocked_autorange; *_low_ms/*_high_ms: 95% "
+                   "t-interval of the mean over its timing blocks",
         "flops": "per image, FlopCounterMode"})
     tx_flops = count_flops(lambda: student.transmit(x, snr))
     rx_flops = count_flops(lambda: student.receive(z, snr))
     res.add(method="student", part="transmitter+receiver", params=count_parameters(student),
             megabytes=model_megabytes(student), flops=tx_flops + rx_flops,
             tx_flops=tx_flops, rx_flops=rx_flops,
-            tx_latency_ms=timed(lambda: student.transmit(x, snr)),
-            rx_latency_ms=timed(lambda: student.receive(z, snr)),
+            **timed("tx_latency", lambda: student.transmit(x, snr)),
+            **timed("rx_latency", lambda: student.receive(z, snr)),
             symbols=student.num_symbols, bandwidth_ratio=student.bandwidth_ratio,
             **_onnx_latency(cfg, student, num_classes))
     res.add(method="teacher", part=teacher.spec, params=count_parameters(teacher),
             megabytes=model_megabytes(teacher), flops=count_flops(lambda: teacher(x)),
-            latency_ms=timed(lambda: teacher(x)),
+            **timed("latency", lambda: teacher(x)),
             input_size=teacher.preprocess.cfg.input_size)
     res.save(rd.results / "complexity.json")
 

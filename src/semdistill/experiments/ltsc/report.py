@@ -13,10 +13,18 @@ from typing import Any
 
 from semdistill.channels.config import channel_name
 from semdistill.experiments.checks import REQUIRED_RESULTS, Check, check_lines
-from semdistill.experiments.ltsc.config import LTSCConfig
+from semdistill.experiments.ltsc.claims import (
+    OVER,
+    best_student,
+    claims,
+    fraction_means,
+    rises,
+    seed_spread,
+)
+from semdistill.experiments.ltsc.config import LTSCConfig, run_config, seeds_of
 from semdistill.experiments.ltsc.digital import report_digital
+from semdistill.experiments.ltsc.reference import reference_for
 from semdistill.experiments.readings import readings_section
-from semdistill.experiments.registry import load_config
 from semdistill.experiments.report import MarkdownReport, pivot
 from semdistill.experiments.rundir import RunDir
 from semdistill.figures import (
@@ -30,111 +38,35 @@ from semdistill.figures import (
 from semdistill.results import Results
 
 
-def run_config(rd: RunDir) -> LTSCConfig:
-    """The run's ``config.yaml``, validated (fields added since the run take their defaults)."""
-    _, cfg = load_config(rd.config_data(), source=str(rd.path / "config.yaml"))
-    return cfg
-
-
 # ---- checks -----------------------------------------------------------------------------------
-def _acc(res: Results, method: str, channel: str, snr: float, seed: int) -> float | None:
-    """The main-seed student's accuracy (records made before ``seed`` was recorded are)."""
-    rows = [r for r in res.select(method=method, channel=channel, snr_db=float(snr))
-            if r.get("seed", seed) == seed]
-    return rows[0]["accuracy"] if rows else None
-
-
-def _seed_accuracies(rd: RunDir, method: str, adaptive: bool, snr: float) -> list[float]:
-    """Accuracies over seeds (``results/accuracy-vs-seed.json``; empty without extra seeds)."""
-    path = rd.results / "accuracy-vs-seed.json"
-    if not path.is_file():
-        return []
-    return [r["accuracy"] for r in Results.load(path).records if r["method"] == method
-            and r["adaptive"] == adaptive and r["snr_db"] == float(snr)]
-
-
-def _seed_text(per_seed: dict[str, list[float]]) -> str:
-    n = len(next(iter(per_seed.values())))
-    return f"mean over {n} seeds: " + ", ".join(
-        f"{k} {[round(a, 4) for a in v]}" for k, v in per_seed.items())
-
-
-def _fmt(accuracy: float | None) -> str:
-    return "n/a" if accuracy is None else f"{accuracy:.4f}"
-
-
-def _prestored_vs_online(cfg: LTSCConfig, rd: RunDir, times: dict[str, dict[str, Any]],
-                         acc: Results) -> list[Check]:
-    """Time (prestored ≤ ``max_time_ratio`` × online) and accuracy at ``check_snr_db``
-    (prestored ≥ online − ``max_accuracy_drop``; means over seeds with ``runs.extra_seeds``)."""
-    ev, hi = cfg.eval, cfg.eval.check_snr_db
-    tp, to = times["prestored"]["seconds"], times["online"]["seconds"]
-    ap, ao = (_acc(acc, m, "awgn", hi, cfg.seed) for m in ("prestored", "online"))
-    how = f"AWGN, {hi:g} dB"
-    per_seed = {m: _seed_accuracies(rd, m, True, hi) for m in ("prestored", "online")}
-    if all(per_seed.values()):  # runs.extra_seeds: compare the means over seeds
-        ap, ao = (sum(v) / len(v) for v in per_seed.values())
-        how += f", {_seed_text(per_seed)}"
-    steps = times["prestored"]["steps"]
-    return [
-        Check("prestored_time_le_third_of_online", tp <= ev.max_time_ratio * to,
-              measured={"prestored_seconds": tp, "online_seconds": to, "steps": steps},
-              threshold=ev.max_time_ratio,
-              detail=f"prestored {tp:.1f} s vs online {to:.1f} s for {steps} steps "
-                     f"(ratio {to / max(tp, 1e-9):.2f}x)"),
-        Check(f"prestored_acc_within_1pt_of_online_at_{hi:g}dB",
-              ap is not None and ao is not None and ap >= ao - ev.max_accuracy_drop,
-              measured={"prestored": ap, "online": ao}, threshold=ev.max_accuracy_drop,
-              detail=f"prestored {_fmt(ap)} vs online {_fmt(ao)} ({how})"),
-    ]
-
-
-def _adaptive_vs_nonadaptive(cfg: LTSCConfig, rd: RunDir, acc: Results) -> list[Check]:
-    """Adaptive ≥ non-adaptive prestored student at ``low_snr_db`` (AWGN; means over seeds)."""
-    lo = cfg.eval.low_snr_db
-    a_ad = _acc(acc, "prestored", "awgn", lo, cfg.seed)
-    a_na = _acc(acc, "prestored-nonadaptive", "awgn", lo, cfg.seed)
-    per_seed = {"adaptive": _seed_accuracies(rd, "prestored", True, lo),
-                "non-adaptive": _seed_accuracies(rd, "prestored", False, lo)}
-    how = ""
-    if all(per_seed.values()):
-        a_ad, a_na = (sum(v) / len(v) for v in per_seed.values())
-        how = f" ({_seed_text(per_seed)})"
-    if a_ad is None or a_na is None:
-        return []
-    return [Check(f"adaptive_ge_nonadaptive_at_{lo:g}dB_awgn", a_ad >= a_na,
-                  measured={"adaptive": a_ad, "non_adaptive": a_na},
-                  detail=f"adaptive {a_ad:.4f} vs non-adaptive {a_na:.4f}{how}")]
-
-
-def _distilled_vs_scratch(cfg: LTSCConfig, fr: Results) -> list[Check]:
-    """Prestored > scratch at the smallest training fraction (AWGN, ``check_snr_db``)."""
-    fractions = sorted({r["fraction"] for r in fr.records})
-    if not fractions:
-        return []
-    f0 = fractions[0]
-    rows = {r["method"]: r["accuracy"] for r in fr.records if r["fraction"] == f0}
-    if "scratch" not in rows or "prestored" not in rows:
-        return []
-    return [Check(f"distilled_beats_scratch_at_fraction_{f0:g}",
-                  rows["prestored"] > rows["scratch"],
-                  measured={"fraction": f0, "prestored": rows["prestored"],
-                            "scratch": rows["scratch"]},
-                  detail=f"prestored {rows['prestored']:.4f} vs scratch {rows['scratch']:.4f} "
-                         f"(AWGN {cfg.eval.check_snr_db} dB)")]
-
-
 def required_checks(cfg: LTSCConfig, rd: RunDir) -> list[Check]:
-    """The required results of docs/ltsc.md, measured from the results files (only those whose
-    variants were run)."""
-    times = {r["method"]: r for r in Results.load(rd.results / "distill-time.json").records}
-    acc = Results.load(rd.results / "accuracy-vs-snr.json")
-    out: list[Check] = []
-    if "prestored" in times and "online" in times:
-        out += _prestored_vs_online(cfg, rd, times, acc)
-    out += _adaptive_vs_nonadaptive(cfg, rd, acc)
-    out += _distilled_vs_scratch(cfg, Results.load(rd.results / "accuracy-vs-fraction.json"))
-    return out
+    """The required results of docs/ltsc.md (:func:`claims`), single seeds placed against
+    ``eval.reference`` when it exists (a corrupt or mismatched one is a ReferenceError)."""
+    reference, _ = reference_for(cfg)
+    return claims(cfg, rd.results, reference)
+
+
+def _diagnostics(md: MarkdownReport, cfg: LTSCConfig, info: dict[str, Any], acc: Results,
+                 fr: Results) -> None:
+    """Seed spread per student, seed-mean accuracy per fraction, best student vs teacher."""
+    md.section("Diagnostics over seeds (not checks)")
+    hi = cfg.eval.check_snr_db
+    spread = seed_spread(acc.records, hi)
+    md.text(f"Accuracy at {hi:g} dB (AWGN) over training seeds; the standard deviation is the "
+            "seed spread a single-seed comparison sits inside:")
+    md.table([{"student": display_name(m), "seeds": n, "mean": mean, "std over seeds": sd}
+              for m, (n, mean, sd) in spread.items()], floatfmt=".4f")
+    lines = [f"{display_name(m)}: " + " → ".join(f"{v:.3f} (fraction {f:g})"
+                                                 for f, v in means.items())
+             + ("" if rises(means) or len(means) < 2 else " (does not rise with the fraction)")
+             for m, means in fraction_means(fr.records).items()]
+    best = best_student(acc.records)
+    if best:
+        name, top, mean = best
+        lines.append(f"best student at {top:g} dB (AWGN): {display_name(name)} {mean:.4f} "
+                     f"(seed mean) vs the teacher's {info['teacher']['test_accuracy']:.4f} on "
+                     "the same test images (clean, no channel)")
+    md.bullets(lines)
 
 
 # ---- figures and report --------------------------------------------------------------------
@@ -168,11 +100,16 @@ def figures(cfg: LTSCConfig, info: dict[str, Any], acc: Results, fr: Results, ti
             title=f"accuracy vs training-data fraction ({fr_channel}, "
                   f"{fr.meta.get('snr_db', cfg.eval.check_snr_db):g} dB)"),
         "distill-time.png": bar_figure(
-            [(r["method"], r["seconds"]) for r in times.records]
+            [(_bar(r, cfg.seed), r["seconds"]) for r in times.records]
             + [("store", info["store"]["seconds"])], "wall time [s]",
             title="distillation wall time, " + "/".join(f"{n}" for n in sorted(steps))
                   + " steps each\n(the knowledge store is built once, before any student)"),
     }
+
+
+def _bar(record: dict[str, Any], main_seed: int) -> str:
+    seed = record.get("seed", main_seed)
+    return record["method"] if seed == main_seed else f"{record['method']}-s{seed}"
 
 
 def channels_of(acc: Results) -> list[str]:
@@ -261,14 +198,22 @@ def write_report(cfg: LTSCConfig, rd: RunDir, checks: list[Check]) -> Path:
             f"{channel_name(acc.meta.get('train_channel', cfg.channel.name))}, evaluated on "
             f"{', '.join(channel_name(c) for c in channels_of(acc))}.")
     md.section(REQUIRED_RESULTS)
+    n = len(seeds_of(cfg))
+    md.text(f"Each claim is a per-seed statistic, {OVER.format(n=n)}: PASS when its whole 95% "
+            "interval supports the claim, FAIL when the whole interval contradicts it, "
+            "INCONCLUSIVE when it straddles the threshold." if n > 1 else
+            "One training seed: each claim is a SMOKE line (no interval, no verdict); "
+            "`runs.seeds: 5` (configs/ltsc/reproduce.yaml) makes them verdicts.")
     md.bullets(check_lines(checks, "(not enough variants were run to check)"))
+    md.text(reference_for(cfg)[1])
     wall = info.get("wall_seconds_before_report")
     md.text(f"Run wall time (teacher + store + students + evaluation): "
             f"{wall:.1f} s." if wall else "")
     _teacher_and_store(md, info)
     md.section("Distillation wall time (same steps)")
-    md.table([{"method": display_name(r["method"]), "fraction": r["fraction"],
-               "steps": r["steps"], "seconds": r["seconds"]} for r in times.records]
+    md.table([{"method": display_name(r["method"]), "seed": r.get("seed", cfg.seed),
+               "fraction": r["fraction"], "steps": r["steps"], "seconds": r["seconds"]}
+              for r in times.records]
              + [{"method": display_name("store"), "seconds": info["store"]["seconds"]}])
     md.image("plots/distill-time.png", "distillation time")
     md.section("Accuracy vs SNR")
@@ -281,6 +226,7 @@ def write_report(cfg: LTSCConfig, rd: RunDir, checks: list[Check]) -> Path:
     md.table(pivot(fr.records, ("method",), "fraction", "accuracy", name=_name,
                    header=lambda f: f"fraction {f:g}"), floatfmt=".3f")
     md.image("plots/accuracy-vs-fraction.png", "accuracy vs fraction")
+    _diagnostics(md, cfg, info, acc, fr)
     report_digital(md, rd, acc)
     cx = rd.results / "complexity.json"
     if cx.is_file():

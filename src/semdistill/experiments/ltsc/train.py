@@ -74,8 +74,10 @@ def train_all(cfg: LTSCConfig, rd: RunDir, train_ds: Any, teacher: Teacher,
 
 
 def save_timing_results(rd: RunDir, timings: dict[str, dict[str, Any]]) -> None:
-    """``results/distill-time.json``: one record per variant (method = variant name)."""
+    """``results/distill-time.json``: one record per student (method = the variant's base name,
+    with its ``seed``)."""
     res = Results(SYSTEM, "distill-time", meta={"unit": "seconds (TrainSummary.seconds)"})
-    for name, t in timings.items():
-        res.add(method=name, fraction=t["fraction"], steps=t["steps"], seconds=t["seconds"])
+    for t in timings.values():
+        res.add(method=t["base"], seed=t["seed"], fraction=t["fraction"], steps=t["steps"],
+                seconds=t["seconds"])
     res.save(rd.results / "distill-time.json")
