@@ -54,8 +54,8 @@ def test_claims_over_five_seeds_are_paired_t_interval_verdicts(tmp_path):
     assert time.per_seed == pytest.approx({s: (10 + s) / (60 + s) for s in SEEDS})
     assert time.verdict == "PASS"
     # alternating ±1 point: the interval straddles 0 on both channels
-    assert found["adaptive_ge_nonadaptive_at_0dB_awgn"].verdict == "INCONCLUSIVE"
-    assert found["adaptive_ge_nonadaptive_at_0dB_rayleigh"].verdict == "INCONCLUSIVE"
+    assert found["adaptive_beats_nonadaptive_at_0dB_awgn"].verdict == "INCONCLUSIVE"
+    assert found["adaptive_beats_nonadaptive_at_0dB_rayleigh"].verdict == "INCONCLUSIVE"
     assert found["distilled_beats_scratch_at_fraction_0.1"].verdict == "PASS"
     assert found["distilled_beats_scratch_at_fraction_1"].verdict == "PASS"
     lost = {c.name: c for c in claims(LTSCConfig(), _folder(tmp_path, scratch_gap=-0.02))}

@@ -96,9 +96,9 @@ def _accuracy_claims(cfg: LTSCConfig, acc: list[dict[str, Any]], ref: Any) -> li
                      f"prestored − online accuracy (AWGN, {hi:g} dB)", ref))
     lo = ev.low_snr_db
     for ch in sorted({r["channel"] for r in acc}, key=lambda c: (c != "awgn", c)):
-        out.append(judge(f"adaptive_ge_nonadaptive_at_{lo:g}dB_{ch}",
+        out.append(judge(f"adaptive_beats_nonadaptive_at_{lo:g}dB_{ch}",
                          paired(at("prestored", ch, lo), at("prestored-nonadaptive", ch, lo)),
-                         0.0, "ge", f"adaptive − non-adaptive accuracy ({ch}, {lo:g} dB)", ref))
+                         0.0, "gt", f"adaptive − non-adaptive accuracy ({ch}, {lo:g} dB)", ref))
     return [c for c in out if c is not None]
 
 
