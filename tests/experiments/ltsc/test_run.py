@@ -135,8 +135,8 @@ def test_an_older_runs_extra_seeds_still_load_and_resume_without_retraining(tmp_
     assert any(not torch.equal(a[k], b[k]) for k in a)  # another seed, another student
     report = (run / "report.md").read_text()  # scratch has one seed: its claim is a smoke line
     assert "**SMOKE** distilled_beats_scratch_at_fraction_1" in report
-    assert "**PASS** adaptive_ge" in report or "**FAIL** adaptive_ge" in report or \
-        "**INCONCLUSIVE** adaptive_ge" in report
+    assert "**PASS** adaptive_beats" in report or "**FAIL** adaptive_beats" in report or \
+        "**INCONCLUSIVE** adaptive_beats" in report
 
 
 def test_pretrain_teacher_command_writes_a_loadable_teacher(tmp_path):
