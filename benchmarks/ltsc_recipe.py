@@ -37,8 +37,9 @@ from semdistill.models.student import StudentConfig, TaskStudent
 
 
 def grad_norm(module: torch.nn.Module) -> float:
-    grads = [p.grad.square().sum() for p in module.parameters() if p.grad is not None]
-    return float(torch.stack(grads).sum().sqrt()) if grads else 0.0
+    """L2 norm of the module's gradients (torch's own total-norm, before any clipping)."""
+    return float(torch.nn.utils.get_total_norm(
+        [p.grad for p in module.parameters() if p.grad is not None]))
 
 
 def main() -> None:

@@ -47,11 +47,12 @@ class StrictModel(BaseModel):
 
     def fingerprint_dump(self) -> dict[str, Any]:
         """``model_dump(mode="json")`` without the ``ADDED_LATER`` options at their old value."""
-        out = self.model_dump(mode="json")
-        for key, old in self.ADDED_LATER.items():
-            if out.get(key) == old:
-                del out[key]
-        return out
+        return self._without_added_later(self.model_dump(mode="json"))
+
+    def _without_added_later(self, dump: dict[str, Any]) -> dict[str, Any]:
+        """``dump`` (this section's, top level) minus the ``ADDED_LATER`` keys at their old value."""
+        return {k: v for k, v in dump.items()
+                if k not in self.ADDED_LATER or v != self.ADDED_LATER[k]}
 
 
 class TrainConfig(StrictModel):
@@ -83,11 +84,7 @@ class TrainConfig(StrictModel):
 
     @model_serializer(mode="wrap")
     def _omit_added_later(self, handler: Any) -> dict[str, Any]:
-        out = handler(self)
-        for key, old in self.ADDED_LATER.items():
-            if out.get(key) == old:
-                out.pop(key)
-        return out
+        return self._without_added_later(handler(self))
 
 
 SNR_MIN_DB, SNR_MAX_DB = -50.0, 60.0
