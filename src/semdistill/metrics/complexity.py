@@ -40,7 +40,6 @@ def count_flops(fn: Callable[[], object]) -> int:
 LATENCY_THREADS = 1
 
 
-@torch.no_grad()
 def latency_ms(fn: Callable[[], object], *, threads: int = LATENCY_THREADS,
                min_run_time: float = 0.2) -> float:
     """Median time of one ``fn()`` call in milliseconds, at ``threads`` torch threads.
@@ -53,11 +52,13 @@ def latency_ms(fn: Callable[[], object], *, threads: int = LATENCY_THREADS,
     return latency_blocks_ms(fn, threads=threads, min_run_time=min_run_time)["median"]
 
 
+@torch.no_grad()
 def latency_blocks_ms(fn: Callable[[], object], *, threads: int = LATENCY_THREADS,
                       min_run_time: float = 0.2) -> dict[str, float]:
     """:func:`latency_ms` with its spread: ``{"median", "low", "high", "blocks"}`` in ms, where
     ``[low, high]`` is the 95% t-interval of the mean per-call time over the timing blocks
-    (``blocks`` of them; one block gives low = high = its time)."""
+    (``blocks`` of them; one block gives low = high = its time). Timed under ``no_grad``, so a
+    module whose parameters require gradients builds no graph (as at inference)."""
     from torch.utils import benchmark  # imported when used: it logs a note on CUDA-less hosts
 
     timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=threads)

@@ -72,7 +72,7 @@ def test_reference_replaces_a_reference_folder_and_nothing_else(two_seeds, tmp_p
     shutil.copytree(ref, again)
     (again / "stale.json").write_text("{}")
     assert main(["reference", str(run), "--out", str(again)]) == 0
-    assert not (again / "stale.json").exists() and load_reference(again)["n_seeds"] == 2
+    assert not (again / "stale.json").exists() and len(load_reference(again)["seeds"]) == 2
     other = tmp_path / "notes"
     other.mkdir()
     (other / "mine.txt").write_text("keep")
@@ -92,7 +92,7 @@ def test_a_reference_rebuilds_the_runs_claims_table(two_seeds):
     assert [c.to_dict() for c in reference_checks(ref)] == [
         c.to_dict() for c in required_checks(run_config(rd), rd)]
     man = load_reference(ref)
-    assert man["n_seeds"] == 2 and man["seeds"] == [0, 1] and man["command"] == "pytest"
+    assert man["seeds"] == [0, 1] and man["command"] == "pytest"
     assert man["config_sha256"] == json.loads((run / "run.json").read_text())["config_sha256"]
     assert set(man["files"]) == {p.name for p in ref.iterdir()} - {MANIFEST}
 
@@ -105,7 +105,7 @@ def test_the_shipped_reference_rebuilds_its_claims_table():
 
     checks = reference_checks(SHIPPED)
     man = load_reference(SHIPPED)
-    assert man["n_seeds"] >= 2 and checks
+    assert len(man["seeds"]) >= 2 and checks
     _, default = load_config_file(REPO_ROOT / "configs" / "ltsc" / "shapes.yaml")
     assert resolve(default.eval.reference) == SHIPPED
     check_matches(man, default, SHIPPED)  # the default config is the one it was made with
@@ -198,3 +198,16 @@ def test_a_corrupt_reference_stops_a_run_before_any_work(two_seeds, tmp_path, mo
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "does not match its checksum" in err
     assert not (tmp_path / "runs" / "x").exists() and not (tmp_path / "cache").exists()
+
+
+def test_a_manifest_that_skips_a_file_is_refused(two_seeds, tmp_path):
+    """Every file the claims read must be listed and checksummed: a manifest that leaves one out
+    (so an edited copy would be read unchecked) is one line."""
+    _, ref = two_seeds
+    bad = tmp_path / "ref-skip"
+    shutil.copytree(ref, bad)
+    man = json.loads((bad / MANIFEST).read_text())
+    man["files"].pop("distill-time.json")
+    (bad / MANIFEST).write_text(json.dumps(man))
+    with pytest.raises(ReferenceError, match="holds exactly"):
+        load_reference(bad)

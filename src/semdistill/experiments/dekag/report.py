@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import nn
 
-from semdistill.experiments.checks import REQUIRED_RESULTS, Check, check_lines
+from semdistill.experiments.checks import REQUIRED_RESULTS, Check, check_lines, single_seed
 from semdistill.experiments.dekag.bytes import (
     bytes_checks,
     bytes_notes,
@@ -177,12 +177,14 @@ def checks(grid: Results, refs: Results, meta: Mapping[str, Any], ev: EvalSpec) 
     for other in ("shared_lora", "vgsa"):
         if "cala" in avg and other in avg:
             out.extend(_versus_checks(other, avg, lowavg, low))
+    out += bytes_checks(grid, refs)
+    out = [single_seed(c) for c in out]  # every one compares trained methods on one seed
     frac = meta.get("trainable", {}).get("cala", {}).get("fraction")
     if frac is not None:
         mx = ev.max_fraction
         out.append(Check("cala_trainable_fraction", frac <= mx, {"fraction": frac}, mx,
                          f"CALA trains {frac:.2%} of the codec's parameters (required ≤ {mx:.0%})"))
-    return out + bytes_checks(grid, refs)
+    return out
 
 
 # ---- report.md -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ Layout of a reference folder::
                             config without the keys that do not change one seed's figures),
                             config_sha256 (the run's config.yaml, as run.json and export
                             manifests record it), config (the run's config as JSON), seeds,
-                            n_seeds, command, machine, wall_seconds, date, files {name: sha256}
+                            command, machine, wall_seconds, date, files {name: sha256}
     accuracy-vs-snr.json    the run's results files (results schema, a ``seed`` per record)
     accuracy-vs-fraction.json, distill-time.json, complexity.json
 
@@ -104,7 +104,7 @@ def make_reference(rd: RunDir, out: Path, command: str | None = None,
         "format": FORMAT, "system": SYSTEM,
         "claims_fingerprint": fingerprint(compared_config(cfg)),
         "config_sha256": run_json.get("config_sha256"), "config": cfg.model_dump(mode="json"),
-        "seeds": seeds, "n_seeds": len(seeds),
+        "seeds": seeds,
         "command": command or f"semdistill run {rd.path / 'config.yaml'}",
         "machine": machine or f"{platform.node()} ({platform.processor() or platform.machine()}"
                               f", device {info.get('device', '?')})",
@@ -148,6 +148,9 @@ def load_reference(folder: Path) -> dict[str, Any]:
             Results.load(file)
         except ResultsError as err:
             raise ReferenceError(str(err)) from None
+    if set(files) != set(FILES):
+        raise ReferenceError(f"{path}: lists {sorted(files)}; a reference holds exactly "
+                             f"{', '.join(FILES)} (every file the claims read is checksummed)")
     return man
 
 
@@ -193,5 +196,5 @@ def reference_for(cfg: LTSCConfig) -> tuple[dict[str, Check] | None, str]:
     except ReferenceMismatch as err:
         return None, f"{err}: not used (eval.reference)"
     return ({c.name: c for c in reference_checks(folder)},
-            f"reference: {folder} ({man['n_seeds']} seeds, {man.get('machine')}, "
+            f"reference: {folder} ({len(man['seeds'])} seeds, {man.get('machine')}, "
             f"{man.get('date')}; `{man.get('command')}`)")

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from semdistill.experiments.checks import REQUIRED_RESULTS, Check, check_lines
+from semdistill.experiments.checks import REQUIRED_RESULTS, Check, check_lines, single_seed
 from semdistill.experiments.makd.config import MAKDExperimentConfig
 from semdistill.experiments.readings import readings_section
 from semdistill.experiments.registry import load_config
@@ -52,20 +52,20 @@ def required_checks(results: Results, cfg: MAKDExperimentConfig) -> list[Check]:
     if none is not None and "makd" in final:
         makd = final["makd"]["consistency"]
         gain = relative_gain(makd, none)
-        checks.append(Check(
+        checks.append(single_seed(Check(
             "makd_gain_vs_none", gain is not None and gain >= cfg.min_gain,
             {"gain": gain, "makd": makd, "none": none}, cfg.min_gain,
             f"MAKD consistency gain over no alignment: {gain:+.1%} "
             f"(required ≥ {cfg.min_gain:.0%})" if gain is not None else
             f"MAKD consistency {makd:.4f} vs no alignment {none:.4f} ({makd - none:+.4f}): no "
             f"relative gain over a baseline that is not positive (required ≥ "
-            f"{cfg.min_gain:.0%})"))
+            f"{cfg.min_gain:.0%})")))
         for other in ("lora", "metaword"):
             if other in final:
                 value = final[other]["consistency"]
-                checks.append(Check(f"makd_above_{other}", makd > value,
-                                    {"makd": makd, other: value}, None,
-                                    f"MAKD {makd:.4f} vs {other}-only {value:.4f}"))
+                checks.append(single_seed(Check(f"makd_above_{other}", makd > value,
+                                                {"makd": makd, other: value}, None,
+                                                f"MAKD {makd:.4f} vs {other}-only {value:.4f}")))
     frac = results.meta.get("deliverable_fraction")
     if frac is not None:
         limit = cfg.max_deliverable_fraction
