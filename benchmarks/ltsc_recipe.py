@@ -6,9 +6,12 @@ converge").
     python benchmarks/ltsc_recipe.py --no-channel                      # encoder straight to decoder
     python benchmarks/ltsc_recipe.py --styles flat,outlined,textured,gradient --train-size 2048
 
-A label-only (``scratch``) student of the default architecture on the shapes world, trained with
-the library's own pieces (optimizer registry, warm-up + cosine schedule, seeded views and
-augmentation, per-sample training SNRs, the AWGN ``Link``), one process, one thread. Every
+A label-only student of the default architecture on the shapes world, trained with the
+library's own pieces (optimizer registry, warm-up + cosine schedule, seeded views and
+augmentation, per-sample training SNRs, the AWGN ``Link``), one process, one thread. Unlike the
+library's ``scratch`` trainer it minimizes plain cross-entropy (no β·rate term) and draws its
+views from augmentation seed 7; the logged ``e_pre`` runs one extra train-mode encoder pass
+after the step (it nudges BatchNorm's running statistics every ``--every`` steps). Every
 ``--every`` steps it prints one JSON line: the loss, the gradient norm of the encoder, Φ_θ and the
 decoder *before* clipping, the encoder's output energy per real value before the power constraint
 (``e_pre``) and the transmitted energy per symbol (``es``); every 4·``--every`` steps, test

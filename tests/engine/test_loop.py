@@ -226,3 +226,11 @@ def test_optimizer_keys_at_their_old_values_leave_every_dump_unchanged():
     assert TrainConfig.model_validate(old.model_dump()) == old
     with pytest.raises(ValueError, match="optimizer"):
         TrainConfig(optimizer="adam")
+
+
+def test_the_optimizer_names_are_the_registry_keys():
+    from typing import get_args
+
+    from semdistill.engine.loop import OPTIMIZERS
+
+    assert set(get_args(TrainConfig.model_fields["optimizer"].annotation)) == set(OPTIMIZERS)

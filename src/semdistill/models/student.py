@@ -65,6 +65,11 @@ class StudentConfig(StrictModel):
             )
         return int(round(c))
 
+    def num_symbols(self, image_size: int) -> int:
+        """k, the complex channel uses per image: C·h·w / 2."""
+        side = image_size // (2 ** len(self.widths))
+        return self.feature_channels(image_size) * side * side // 2
+
 
 def _conv(cin: int, cout: int, stride: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
@@ -136,7 +141,7 @@ class TaskStudent(nn.Module):
         c = cfg.feature_channels(image_size)
         self.channels = c
         self.side = image_size // (2 ** len(cfg.widths))
-        self.num_symbols = c * self.side * self.side // 2
+        self.num_symbols = cfg.num_symbols(image_size)
         self.source_reals = 3 * image_size * image_size
         self.encoder = Encoder(cfg.widths, c, cfg.blocks)
         self.adaptive = ChannelAdaptiveModule(c, cfg.adaptive_hidden, enabled=cfg.adaptive,

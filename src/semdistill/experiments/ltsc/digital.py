@@ -9,6 +9,7 @@ when it did not arrive. Writes ``results/digital.json``.
 
 from __future__ import annotations
 
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,6 @@ from semdistill.channels.config import ChannelConfig
 from semdistill.digital import envelope, sweep
 from semdistill.experiments.digital import RESULTS, digital_section
 from semdistill.experiments.ltsc.config import SYSTEM, LTSCConfig
-from semdistill.experiments.ltsc.train import build_student
 from semdistill.experiments.report import MarkdownReport
 from semdistill.experiments.rundir import RunDir
 from semdistill.metrics.classification import accuracy
@@ -41,7 +41,7 @@ def run_digital(cfg: LTSCConfig, rd: RunDir, teacher: Teacher, test_ds: Any) -> 
     n = min(d.images, len(test_ds))
     images, labels = test_ds.render_indices(torch.arange(n))
     teacher = teacher.to("cpu").eval()
-    symbols = build_student(cfg, test_ds.num_classes, True).num_symbols
+    symbols = cfg.student.num_symbols(cfg.data.image_size)
 
     @torch.no_grad()
     def score(received: torch.Tensor) -> dict[str, float]:
@@ -73,11 +73,14 @@ def run_digital(cfg: LTSCConfig, rd: RunDir, teacher: Teacher, test_ds: Any) -> 
 
 
 def report_digital(md: MarkdownReport, rd: RunDir, acc: Results) -> None:
-    """The digital section of ``report.md``, next to the main (prestored) student."""
+    """The digital section of ``report.md``, next to the main (prestored) student (its seed
+    mean when the run has several seeds)."""
     if not (rd.results / RESULTS).is_file():
         return
     symbols = Results.load(rd.results / RESULTS).meta["native_budgets"][0]
-    semantic = [{"method": "prestored", "channel": r["channel"], "budget": symbols,
-                 "snr_db": r["snr_db"], "accuracy": r["accuracy"]}
-                for r in acc.select(method="prestored")]
+    by_point: dict[tuple[str, float], list[float]] = {}
+    for r in acc.select(method="prestored"):  # one record per training seed
+        by_point.setdefault((r["channel"], r["snr_db"]), []).append(r["accuracy"])
+    semantic = [{"method": "prestored", "channel": ch, "budget": symbols, "snr_db": snr,
+                 "accuracy": statistics.fmean(v)} for (ch, snr), v in by_point.items()]
     digital_section(md, rd, ["accuracy"], semantic)
