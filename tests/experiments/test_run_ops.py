@@ -172,22 +172,38 @@ def test_every_file_of_a_run_follows_the_umask(cache, tmp_path, mask):
     assert not wrong
 
 
-def wandb_history(blob: bytes, key: str) -> list[float]:
-    """Every value W&B recorded for ``key`` in its offline record log: a history item is the
-    protobuf ``{2: key, 16: value_json}``, so the value's JSON follows the key's bytes."""
-    raw, size, length = key.encode(), len(key.encode()), b""
-    while True:  # protobuf varint of the key's length
-        length += bytes([(size & 0x7F) | (0x80 if size > 0x7F else 0)])
-        size >>= 7
-        if not size:
-            break
-    out, needle = [], b"\x12" + length + raw + b"\x82\x01"
-    at = blob.find(needle)
-    while at >= 0:
-        start = at + len(needle)
-        size = blob[start]  # a short JSON number: a one-byte varint length
-        out.append(float(json.loads(blob[start + 1:start + 1 + size])))
-        at = blob.find(needle, start)
+def wandb_history(log: Path) -> dict[str, list[float]]:
+    """Every history value W&B wrote to its offline record log, by key.
+
+    The ``.wandb`` file is a LevelDB-style log (W&B's datastore format): a 7-byte file header,
+    then 32 KiB blocks of chunks, each with a 7-byte header (CRC32, little-endian length, type
+    FULL 1 / FIRST 2 / MIDDLE 3 / LAST 4); a block's tail under 7 bytes is padding. Whole
+    records are ``Record`` protobufs; their ``history`` items carry the key and its JSON value.
+    """
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    data, pos, block, buf = log.read_bytes(), 7, 32768, b""
+    out: dict[str, list[float]] = {}
+    while pos + 7 <= len(data):
+        left = block - pos % block
+        if left < 7:
+            pos += left
+            continue
+        length, kind = int.from_bytes(data[pos + 4:pos + 6], "little"), data[pos + 6]
+        if kind == 0:  # zero padding to the block's end
+            pos += left
+            continue
+        buf += data[pos + 7:pos + 7 + length]
+        pos += 7 + length
+        if kind in (1, 4):
+            rec = pb.Record()
+            rec.ParseFromString(buf)
+            buf = b""
+            for item in rec.history.item if rec.HasField("history") else ():
+                key = item.key or "/".join(item.nested_key)
+                value = json.loads(item.value_json)
+                if isinstance(value, int | float):
+                    out.setdefault(key, []).append(float(value))
     return out
 
 
@@ -200,15 +216,15 @@ def test_wandb_offline_records_every_row(cache, tmp_path, monkeypatch):
     assert rc == 0, err
     run = tmp_path / "w"
     (log,) = run.glob("wandb/offline-run-*/run-*.wandb")
-    blob = log.read_bytes()
+    history = wandb_history(log)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert any(r["tag"] == "prestored" for r in rows)
     for r in rows:
-        assert r["step"] in wandb_history(blob, f"{r['tag']}/step")  # each tag's own x axis
+        assert r["step"] in history.get(f"{r['tag']}/step", [])  # each tag's own x axis
         for k, v in r.items():
             if k not in ("step", "tag", "time"):
                 assert any(w == pytest.approx(v, rel=1e-9)
-                           for w in wandb_history(blob, f"{r['tag']}/{k}")), (r["tag"], k, v)
+                           for w in history.get(f"{r['tag']}/{k}", [])), (r["tag"], k, v)
 
 
 @pytest.mark.parametrize("config", ["ltsc/tiny.yaml", "dekag/tiny.yaml", "dekag/makd-tiny.yaml"])
