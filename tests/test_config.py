@@ -18,6 +18,7 @@ from semdistill.config import (
     apply_overrides,
     parse_override,
     read_yaml,
+    stable_dump,
     validate,
 )
 from semdistill.experiments.registry import load_config_file
@@ -156,6 +157,7 @@ def test_every_shipped_config_under_random_edits_validates_or_fails_in_one_line(
     ("semdistill.models.student:StudentConfig", "adaptive_rescale", True),
     ("semdistill.generative.makd:MAKDConfig", "prior_weight", 1.0),
     ("semdistill.models.latent_jscc:LatentJSCCConfig", "distortion", "log_mse"),
+    ("semdistill.experiments.ltsc.config:StoreSection", "transfer_size", 4096),
 ])
 def test_options_added_later_leave_the_fingerprint_of_older_runs_unchanged(model, key, new):
     import importlib
@@ -168,6 +170,16 @@ def test_options_added_later_leave_the_fingerprint_of_older_runs_unchanged(model
     dump = old.model_dump(mode="json")
     assert old.fingerprint_dump() == {k: v for k, v in dump.items() if k != key}
     assert cls(**{key: new}).fingerprint_dump()[key] == new
+
+
+def test_stable_dump_leaves_out_nested_options_added_later_at_their_old_value():
+    _, cfg = load_config_file(LTSC_TINY)
+    dump = stable_dump(cfg)
+    assert "transfer_size" not in dump["store"] and "adaptive_rescale" not in dump["student"]
+    assert {k: v for k, v in dump.items() if k not in ("store", "student")} == {
+        k: v for k, v in cfg.model_dump(mode="json").items() if k not in ("store", "student")}
+    cfg.store.transfer_size = 8
+    assert stable_dump(cfg)["store"]["transfer_size"] == 8
 
 
 # ---- strict types: finite floats, no bool or string for an int -------------------------------

@@ -233,6 +233,18 @@ def validate(model: type[M], data: Mapping[str, Any], source: str = "config") ->
         raise ConfigError(format_validation_error(err, source)) from None
 
 
+def stable_dump(model: BaseModel) -> dict[str, Any]:
+    """``model_dump(mode="json")`` with the ``ADDED_LATER`` options of ``model`` and of every
+    section nested in it left out at their old value: a comparison of two configs through it
+    does not see an option that joined after one of them was written."""
+    dump = model.model_dump(mode="json")
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel) and isinstance(dump.get(name), dict):
+            dump[name] = stable_dump(value)
+    return model._without_added_later(dump) if isinstance(model, StrictModel) else dump
+
+
 def to_yaml(model: BaseModel) -> str:
     """Serialize a config model to YAML (the resolved config saved in every run directory)."""
     return yaml.safe_dump(model.model_dump(mode="json"), sort_keys=False)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from semdistill.data.views import SeededAugment, view_seeds
+from semdistill.data.views import UNLABELLED, SeededAugment, Subset, source_indices, view_seeds
 
 
 def reference(aug: SeededAugment, images: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
@@ -66,3 +66,21 @@ def test_each_sample_depends_only_on_its_own_seed(pad):
     full = aug(images, seeds)
     for i in range(6):
         assert torch.equal(aug(images[i:i + 1], seeds[i:i + 1])[0], full[i])
+
+
+def test_subset_is_a_labelled_prefix_then_unlabelled_items(toy):
+    sub = Subset(toy, 3, unlabelled=torch.tensor([10, 12]))
+    assert len(sub) == 5 and sub.labelled == 3
+    ids = torch.tensor([4, 0, 3])
+    assert source_indices(sub, ids).tolist() == [12, 0, 10]
+    images, labels = sub.render_indices(ids)
+    base_images, base_labels = toy.render_indices(torch.tensor([12, 0, 10]))
+    assert torch.equal(images, base_images)
+    assert labels.tolist() == [UNLABELLED, base_labels[1].item(), UNLABELLED]
+    assert source_indices(toy, ids).tolist() == ids.tolist()
+
+
+@pytest.mark.parametrize("size,unlabelled", [(0, []), (3, [2]), (3, [10**6])])
+def test_subset_refuses_overlap_and_out_of_range(toy, size, unlabelled):
+    with pytest.raises(ValueError, match="subset size|unlabelled indices"):
+        Subset(toy, size, unlabelled=unlabelled)

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from semdistill.data import UNLABELLED
 from semdistill.distill import (
     WeightedTerms,
     channel_rate,
@@ -54,6 +55,16 @@ def test_soft_ce_of_one_hot_is_ce_and_temperature_scales():
     t = 3.0
     expect = -(one_hot * torch.log_softmax(logits / t, -1)).sum(-1).mean() * t**2
     assert torch.allclose(soft_cross_entropy(logits, one_hot, t), expect)
+
+
+def test_cross_entropy_skips_unlabelled_samples():
+    logits, labels = torch.randn(6, 5, requires_grad=True), torch.tensor([1, -1, 3, -1, 0, 2])
+    keep = labels != UNLABELLED
+    expect = torch.nn.functional.cross_entropy(logits[keep], labels[keep])
+    assert torch.allclose(cross_entropy(logits, labels), expect)
+    none = cross_entropy(logits, torch.full((6,), UNLABELLED))
+    none.backward()  # a batch of transfer images only: zero loss, still a graph
+    assert none.item() == 0.0 and torch.equal(logits.grad, torch.zeros(6, 5))
 
 
 def test_weighted_terms_sum_and_log_each_term():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from semdistill.data import SeededAugment, view_seeds
+from semdistill.data import UNLABELLED, SeededAugment, Subset, view_seeds
 from semdistill.teachers import (
     KnowledgeStore,
     StoreCorrupt,
@@ -46,6 +46,16 @@ def test_roundtrip_regenerates_the_teachers_views(tiny_teacher, toy, tmp_path):
     rest = 1 - top_p.sum(-1, keepdim=True)
     others = soft.clone().scatter_(1, top_i, 0.0)
     assert torch.allclose(others.sum(-1, keepdim=True), rest, atol=2e-3)
+
+
+def test_a_subset_reads_its_base_rows_and_hides_the_transfer_labels(tiny_teacher, toy, tmp_path):
+    store = _build(tiny_teacher, toy, tmp_path / "s")
+    sub = Subset(toy, 5, unlabelled=[20, 33])  # items 5, 6 are base items 20, 33, unlabelled
+    views = torch.tensor([1, 0, 1])
+    batch = store.read(sub, torch.tensor([2, 5, 6]), views)
+    base = store.read(toy, torch.tensor([2, 20, 33]), views)
+    assert torch.equal(batch["image"], base["image"]) and torch.equal(batch["soft"], base["soft"])
+    assert batch["label"].tolist() == [base["label"][0].item(), UNLABELLED, UNLABELLED]
 
 
 def test_views_differ_and_are_deterministic():

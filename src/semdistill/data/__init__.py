@@ -15,7 +15,14 @@ from semdistill.data.registry import DATASETS, get_dataset
 from semdistill.data.spec import DatasetSpec
 from semdistill.data.split import holdout_split, stratified_order
 from semdistill.data.transforms import build_transform, fit_transform
-from semdistill.data.views import IndexedImages, SeededAugment, Subset, as_indexed, view_seeds
+from semdistill.data.views import (
+    UNLABELLED,
+    IndexedImages,
+    SeededAugment,
+    Subset,
+    as_indexed,
+    view_seeds,
+)
 from semdistill.data.world.attributes import (
     BACKGROUNDS,
     COLORS,
@@ -52,6 +59,7 @@ __all__ = [
     "ShapesWorld",
     "Subject",
     "Subset",
+    "UNLABELLED",
     "WorldAttrs",
     "WorldSample",
     "as_indexed",

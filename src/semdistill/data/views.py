@@ -151,16 +151,51 @@ def as_indexed(dataset: Any) -> IndexedImages:
     return dataset if hasattr(dataset, "render_indices") else ItemsAdapter(dataset)
 
 
-class Subset:
-    """The first ``size`` samples of an indexed dataset (training-fraction experiments)."""
+#: The label of a sample whose label is withheld (:class:`Subset`'s unlabelled part); losses
+#: that read labels skip it (:func:`semdistill.distill.losses.cross_entropy`).
+UNLABELLED = -1
 
-    def __init__(self, base: IndexedImages, size: int) -> None:
+
+class Subset:
+    """The first ``size`` samples of an indexed dataset (training-fraction experiments), then,
+    optionally, samples ``unlabelled`` of it with their labels withheld (a distillation
+    transfer set: the teacher's soft labels are their only supervision).
+
+    Item ``i < size`` is base item ``i``; item ``size + j`` is base item ``unlabelled[j]`` and
+    renders with label :data:`UNLABELLED`. :meth:`source_indices` maps items to base items (a
+    :class:`~semdistill.teachers.KnowledgeStore` built on the base reads its rows through it).
+    """
+
+    def __init__(self, base: IndexedImages, size: int,
+                 unlabelled: torch.Tensor | Sequence[int] = ()) -> None:
         if not 1 <= size <= len(base):
             raise ValueError(f"subset size {size} outside [1, {len(base)}]")
+        extra = torch.as_tensor(unlabelled, dtype=torch.long).reshape(-1)
+        if len(extra) and (int(extra.min()) < size or int(extra.max()) >= len(base)):
+            raise ValueError(f"unlabelled indices must lie in [{size}, {len(base)}): they "
+                             "would overlap the labelled samples or leave the dataset")
         self.base, self.size, self.num_classes = base, size, base.num_classes
+        self.sources = torch.cat([torch.arange(size), extra])
 
     def __len__(self) -> int:
+        return len(self.sources)
+
+    @property
+    def labelled(self) -> int:
+        """How many items carry their label (the first ``size``)."""
         return self.size
 
+    def source_indices(self, indices: torch.Tensor) -> torch.Tensor:
+        """Base indices of items ``indices`` ``(B,)``."""
+        return self.sources[torch.as_tensor(indices, dtype=torch.long)]
+
     def render_indices(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.base.render_indices(indices)
+        indices = torch.as_tensor(indices, dtype=torch.long)
+        images, labels = self.base.render_indices(self.source_indices(indices))
+        return images, torch.where(indices < self.size, labels, UNLABELLED)
+
+
+def source_indices(dataset: IndexedImages, indices: torch.Tensor) -> torch.Tensor:
+    """The base items of a :class:`Subset`'s ``indices`` ``(B,)``; any other dataset's own."""
+    indices = torch.as_tensor(indices, dtype=torch.long)
+    return dataset.source_indices(indices) if isinstance(dataset, Subset) else indices

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from semdistill.data.views import UNLABELLED
+
 
 def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor,
                        temperature: float = 1.0) -> torch.Tensor:
@@ -31,8 +33,11 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor,
 
 
 def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean CE of ``(B, C)`` logits against ``(B,)`` int labels."""
-    return F.cross_entropy(logits.float(), labels)
+    """Mean CE of ``(B, C)`` logits against ``(B,)`` int labels, over the labelled samples:
+    label :data:`~semdistill.data.UNLABELLED` (−1, a transfer-set image) is skipped, and a
+    batch without a labelled sample gives 0 (with a gradient path, so every step backs up)."""
+    per = F.cross_entropy(logits.float(), labels, ignore_index=UNLABELLED, reduction="none")
+    return per.sum() / (labels != UNLABELLED).sum().clamp_min(1)
 
 
 def gaussian_channel_kl(mean: torch.Tensor, noise_var: torch.Tensor | float,

@@ -23,7 +23,7 @@ from torch import nn
 
 from semdistill.channels import Link
 from semdistill.config import SNRRange, StrictModel, TrainConfig
-from semdistill.data.views import IndexedImages, SeededAugment, view_seeds
+from semdistill.data.views import IndexedImages, SeededAugment, source_indices, view_seeds
 from semdistill.distill.losses import (
     WeightedTerms,
     channel_rate,
@@ -98,8 +98,11 @@ def _snr(job: DistillJob, trainer: Trainer, step: int) -> torch.Tensor:
 
 
 def _render(job: DistillJob, ids: torch.Tensor, views: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The batch's augmented views, seeded by the base items (so, like a store built on the
+    base dataset, a :class:`~semdistill.data.Subset`'s items keep their views)."""
     images, labels = job.dataset.render_indices(ids)
-    return {"image": job.augment(images, view_seeds(job.aug_seed, ids, views)), "label": labels}
+    seeds = view_seeds(job.aug_seed, source_indices(job.dataset, ids), views)
+    return {"image": job.augment(images, seeds), "label": labels}
 
 
 def student_terms(modules: Mapping[str, nn.Module], link: Link, batch: Mapping[str, Any],

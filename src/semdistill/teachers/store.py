@@ -32,7 +32,13 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 
-from semdistill.data.views import IndexedImages, SeededAugment, view_seeds
+from semdistill.data.views import (
+    IndexedImages,
+    SeededAugment,
+    Subset,
+    source_indices,
+    view_seeds,
+)
 from semdistill.engine.processes import launched_state
 from semdistill.teachers.base import Teacher
 from semdistill.teachers.errors import StoreCorrupt, StoreMismatch
@@ -318,12 +324,16 @@ class KnowledgeStore:
              ) -> dict[str, torch.Tensor]:
         """Regenerate the augmented images the teacher saw, with labels and soft labels.
 
-        Returns ``{"image": (B,3,H,W) [0,1], "label": (B,), "soft": (B,C), "seed": (B,)}``.
+        ``dataset`` is the one the store was built on, or a :class:`~semdistill.data.Subset` of
+        it (its items are read from the rows of their base samples, and its unlabelled items
+        keep label :data:`~semdistill.data.UNLABELLED`). Returns ``{"image": (B,3,H,W) [0,1],
+        "label": (B,), "soft": (B,C), "seed": (B,)}``.
         """
-        if len(dataset) > self.header.num_samples:
+        base = dataset.base if isinstance(dataset, Subset) else dataset
+        if len(base) > self.header.num_samples:
             raise StoreMismatch(f"{self.path / MANIFEST}: store covers {self.header.num_samples} "
-                                f"samples, dataset has {len(dataset)}")
-        seeds, idx, prob = self.lookup(indices, views)
+                                f"samples, dataset has {len(base)}")
+        seeds, idx, prob = self.lookup(source_indices(dataset, indices), views)
         images, labels = dataset.render_indices(torch.as_tensor(indices, dtype=torch.long))
         images = SeededAugment(**self.header.augment)(images, seeds)
         soft = dense_soft_labels(idx, prob, self.header.num_classes)

@@ -43,6 +43,7 @@ from semdistill.experiments.ltsc.data import (
     store_info,
     store_path,
     teacher_accuracy,
+    train_pool,
 )
 from semdistill.experiments.ltsc.deploy import deploy_parts
 from semdistill.experiments.ltsc.digital import run_digital
@@ -77,13 +78,13 @@ def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     t_start = time.perf_counter()
     _, reference = reference_for(cfg)  # a corrupt eval.reference is refused before any work
     device = resolve_device(cfg)
-    train_ds, test_ds = cfg.data.build("train"), cfg.data.build("test")
+    train_ds, test_ds = train_pool(cfg), cfg.data.build("test")
     teacher, tinfo = get_teacher(cfg, train_ds, rd)
     tinfo["test_accuracy"] = teacher_accuracy(teacher, test_ds, device)
     store, store_seconds = build_store(cfg, rd, teacher, train_ds, device)
     timings = train_all(cfg, rd, train_ds, teacher, store, device)
     rd.write_json("results/run-info.json", {
-        "teacher": tinfo, "store": store_info(store, store_seconds), "timings": timings,
+        "teacher": tinfo, "store": store_info(store, store_seconds, cfg.store.transfer_size), "timings": timings,
         "device": str(device), "data": {split: getattr(ds, "description", "") for split, ds in
                                         (("train", train_ds), ("test", test_ds))}})
     save_timing_results(rd, timings)

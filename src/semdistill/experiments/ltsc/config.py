@@ -38,13 +38,22 @@ class TeacherSection(StrictModel):
 
 
 class StoreSection(StrictModel):
-    """Knowledge store: top-K per (sample, view); ``path`` defaults to ``<run>/store``."""
+    """Knowledge store: top-K per (sample, view); ``path`` defaults to ``<run>/store``.
+
+    ``transfer_size``: unlabelled images of the same source (train split, the items after the
+    ``data.train_size`` labelled ones) that the store also labels with the teacher, for the
+    distilled students only: a transfer set (docs/ltsc.md, "The styled scenario").
+    """
+
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"transfer_size": 0}
 
     k: int = Field(4, ge=1)
     views: int = Field(2, ge=1)
     chunk_size: int = Field(1024, ge=1)
     batch_size: int = Field(256, ge=1)
     path: str | None = None
+    transfer_size: int = Field(0, ge=0, description="unlabelled images the store holds soft "
+                               "labels for, seen by the distilled students only")
 
 
 class AugmentSection(StrictModel):

@@ -75,6 +75,27 @@ def teacher_accuracy(teacher: Teacher, test_ds: Any, device: torch.device) -> fl
     return classifier_accuracy(teacher.to(device), test_ds, device=device)
 
 
+def train_pool(cfg: LTSCConfig) -> Any:
+    """The training images: the ``data.train_size`` labelled ones, then the
+    ``store.transfer_size`` unlabelled ones of the transfer set (the same source's next
+    items, so the labelled images are the same with or without it).
+
+    The store labels all of them; which a student sees is
+    :func:`~semdistill.experiments.ltsc.train.training_set`. Raises ``ValueError`` when a real
+    dataset holds fewer images than both parts need.
+    """
+    t = cfg.store.transfer_size
+    if not t:
+        return cfg.data.build("train")
+    need = cfg.data.train_size + t
+    pool = cfg.data.model_copy(update={"train_size": need}).build("train")
+    if len(pool) < need:
+        raise ValueError(f"data.train_size + store.transfer_size = {need} images, but "
+                         f"{cfg.data.name} holds {len(pool)} training images: lower "
+                         "store.transfer_size")
+    return pool
+
+
 def store_path(cfg: LTSCConfig, rd: RunDir) -> Path:
     """``store.path`` when set, else ``<run>/store``."""
     return Path(cfg.store.path) if cfg.store.path else rd.path / "store"
@@ -92,7 +113,8 @@ def aug_seed(cfg: LTSCConfig) -> int:
 
 def build_store(cfg: LTSCConfig, rd: RunDir, teacher: Teacher, train_ds: Any,
                 device: torch.device) -> tuple[KnowledgeStore, float]:
-    """Run ``teacher`` once over every (train sample, view), or reuse a verified store.
+    """Run ``teacher`` once over every (sample, view) of ``train_ds`` (the
+    :func:`train_pool`), or reuse a verified store.
 
     Returns the store and the wall seconds it took (a few ms when an existing store is reused).
     """
@@ -105,9 +127,10 @@ def build_store(cfg: LTSCConfig, rd: RunDir, teacher: Teacher, train_ds: Any,
     return store, time.perf_counter() - t0
 
 
-def store_info(store: KnowledgeStore, seconds: float) -> dict[str, Any]:
-    """The store's entry in ``results/run-info.json`` (size per sample in bytes)."""
-    return {"path": str(store.path), "seconds": seconds,
+def store_info(store: KnowledgeStore, seconds: float, transfer: int = 0) -> dict[str, Any]:
+    """The store's entry in ``results/run-info.json`` (size per sample in bytes; ``transfer``:
+    how many of its samples are the unlabelled transfer set)."""
+    return {"path": str(store.path), "seconds": seconds, "transfer_samples": transfer,
             "bytes_per_sample": store.bytes_per_sample,
             "payload_bytes_per_sample": store.manifest["payload_bytes_per_sample"],
             "k": store.header.k, "views": store.header.views,

@@ -16,6 +16,7 @@ from semdistill.deploy import Part
 from semdistill.deploy.parts import task_parts
 from semdistill.errors import UserError
 from semdistill.experiments.ltsc.config import LTSCConfig, variants
+from semdistill.experiments.ltsc.data import train_pool
 from semdistill.experiments.ltsc.evaluate import load_student
 from semdistill.experiments.rundir import RunDir
 
@@ -33,7 +34,7 @@ def deploy_parts(cfg: LTSCConfig, rd: RunDir, names: Sequence[str] = ()) -> list
         raise UserError(f"--method: {unknown[0]!r} is not a student of this run; "
                         f"choose from {', '.join(by_name)}")
     rd.require_finished(names)
-    train_ds = cfg.data.build("train")  # its size is part of each job's fingerprint
+    train_ds = train_pool(cfg)  # its size is part of each job's fingerprint
     parts: list[Part] = []
     for name in names:
         student = load_student(cfg, rd, by_name[name], train_ds, torch.device("cpu"))

@@ -23,6 +23,7 @@ from semdistill.deploy.onnx_export import export_and_time, runtime_available
 from semdistill.deploy.parts import task_parts
 from semdistill.distill import load_distilled
 from semdistill.experiments.ltsc.config import SYSTEM, LTSCConfig, resolve_device, variants
+from semdistill.experiments.ltsc.data import train_pool
 from semdistill.experiments.ltsc.train import build_student, distill_job
 from semdistill.experiments.rundir import RunDir
 from semdistill.metrics.classification import student_accuracy
@@ -73,7 +74,7 @@ def evaluate_students(cfg: LTSCConfig, rd: RunDir, snr_db: Sequence[float],
     test_ds = cfg.data.build("test")
     path = rd.results / "accuracy-vs-snr.json"
     res = Results.load(path) if path.is_file() else Results(SYSTEM, "accuracy-vs-snr")
-    train_ds = cfg.data.build("train")  # its size is part of each job's fingerprint
+    train_ds = train_pool(cfg)  # its size is part of each job's fingerprint
     students = [(v, load_student(cfg, rd, v, train_ds, device)) for v in vs]
     grid = sorted({*map(float, snr_db), cfg.eval.check_snr_db, cfg.eval.low_snr_db})
     accuracy_vs_snr(cfg, res, students, test_ds, grid,

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from semdistill.config import validate
+from semdistill.config import stable_dump, validate
 from semdistill.errors import UserError
 from semdistill.experiments.checks import Check
 from semdistill.experiments.ltsc.claims import claims
@@ -60,9 +60,11 @@ class ReferenceMismatch(ReferenceError):
 
 
 def compared_config(cfg: LTSCConfig | Mapping[str, Any]) -> dict[str, Any]:
-    """The config as JSON without :data:`NOT_COMPARED` keys."""
-    data = cfg.model_dump(mode="json") if isinstance(cfg, LTSCConfig) else json.loads(
-        json.dumps(cfg))
+    """The config (a mapping is validated first) as JSON without :data:`NOT_COMPARED` keys
+    and without options added since at their old value (:func:`~semdistill.config.stable_dump`)."""
+    if not isinstance(cfg, LTSCConfig):
+        cfg = validate(LTSCConfig, cfg, source="reference config")
+    data = stable_dump(cfg)
     for section, keys in NOT_COMPARED.items():
         node = data.get(section, {}) if section else data
         for k in keys:

@@ -127,6 +127,10 @@ def _teacher_and_store(md: MarkdownReport, info: dict[str, Any]) -> None:
         f"{s['samples']} samples, built in {s['seconds']:.1f} s",
         f"store size: {s['bytes_per_sample']:.1f} bytes/sample on disk "
         f"({s['payload_bytes_per_sample']} payload bytes/sample)",
+        *([f"transfer set: the last {s['transfer_samples']} of the store's samples are "
+           "unlabelled images the teacher labelled; the distilled students train on them and "
+           "on the labelled ones (each at its fraction), scratch on the labelled ones only"]
+          if s.get("transfer_samples") else []),
         *(f"{split} data: {text}" for split, text in info.get("data", {}).items() if text),
     ])
 

@@ -34,38 +34,57 @@ def build_student(cfg: LTSCConfig, num_classes: int, adaptive: bool,
     return TaskStudent(scfg, num_classes, cfg.data.image_size)
 
 
+def training_set(cfg: LTSCConfig, v: dict[str, Any], pool: Any) -> Subset:
+    """What variant ``v`` trains on: its ``fraction`` of the labelled images, and, for a
+    distilled student, the same fraction of the transfer set, unlabelled.
+
+    ``pool`` is :func:`~semdistill.experiments.ltsc.data.train_pool`: ``data.train_size``
+    labelled images, then ``store.transfer_size`` more. ``scratch`` never sees the transfer set.
+    """
+    labelled = min(cfg.data.train_size, len(pool))  # a real dataset may hold fewer
+    n = max(1, round(v["fraction"] * labelled))
+    t = 0 if v["method"] == "scratch" else round(v["fraction"] * cfg.store.transfer_size)
+    return Subset(pool, n, unlabelled=labelled + torch.arange(t))
+
+
 def distill_job(cfg: LTSCConfig, rd: RunDir, v: dict[str, Any], student: TaskStudent,
-                train_ds: Any, device: torch.device) -> DistillJob:
-    """The training job of variant ``v`` (see :func:`variants`) on its fraction of ``train_ds``.
+                pool: Any, device: torch.device) -> DistillJob:
+    """The training job of variant ``v`` (see :func:`variants`) on its
+    :func:`training_set` of ``pool``.
 
     Its fingerprint covers everything that changes the trained weights, so a resumed run refuses
     a checkpoint made under a different config.
     """
-    n = max(1, round(v["fraction"] * len(train_ds)))
+    dataset = training_set(cfg, v, pool)
+    store = cfg.store.fingerprint_dump()
+    store.pop("path")
     fp = {"student": cfg.student.fingerprint_dump(), "adaptive": v["adaptive"],
           "seed": v["seed"],
-          "loss": cfg.loss.model_dump(), "fraction": v["fraction"], "n": n,
+          "loss": cfg.loss.model_dump(), "fraction": v["fraction"], "n": dataset.labelled,
           "data": cfg.data.model_dump(mode="json"), "snr": cfg.snr.model_dump(),
-          "channel": cfg.channel.model_dump(), "store": cfg.store.model_dump(exclude={"path"})}
+          "channel": cfg.channel.model_dump(), "store": store}
+    if len(dataset) > dataset.labelled:
+        fp["unlabelled"] = len(dataset) - dataset.labelled
     return DistillJob(
         student=student, link=Link.from_config(cfg.channel, normalize=False).to(device),
-        dataset=Subset(train_ds, n),
+        dataset=dataset,
         train=cfg.train, loss=cfg.loss, snr=cfg.snr, checkpoint_dir=rd.checkpoints / v["name"],
         augment=augment_of(cfg), aug_seed=aug_seed(cfg), views=cfg.store.views, seed=v["seed"],
         tag=v["name"], fingerprint=json.dumps(fp, sort_keys=True), log=rd.log_metrics)
 
 
-def train_all(cfg: LTSCConfig, rd: RunDir, train_ds: Any, teacher: Teacher,
+def train_all(cfg: LTSCConfig, rd: RunDir, pool: Any, teacher: Teacher,
               store: KnowledgeStore, device: torch.device) -> dict[str, dict[str, Any]]:
-    """Train (or resume, or skip when finished) every variant, in :func:`variants` order.
+    """Train (or resume, or skip when finished) every variant, in :func:`variants` order, on
+    its :func:`training_set` of ``pool``.
 
     Returns ``{name: {**variant, seconds, steps, skipped, last}}`` (``seconds``: wall time of the
     distillation steps, ``TrainSummary.seconds``).
     """
     timings: dict[str, dict[str, Any]] = {}
     for v in variants(cfg):
-        student = build_student(cfg, train_ds.num_classes, v["adaptive"], v["seed"])
-        job = distill_job(cfg, rd, v, student, train_ds, device)
+        student = build_student(cfg, pool.num_classes, v["adaptive"], v["seed"])
+        job = distill_job(cfg, rd, v, student, pool, device)
         knowledge = {"prestored": store, "online": teacher, "scratch": None}[v["method"]]
         summary = distill(v["method"], job, knowledge)
         timings[v["name"]] = {**v, "seconds": summary.seconds, "steps": summary.steps,
