@@ -33,11 +33,15 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor,
 
 
 def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean CE of ``(B, C)`` logits against ``(B,)`` int labels, over the labelled samples:
-    label :data:`~semdistill.data.UNLABELLED` (−1, a transfer-set image) is skipped, and a
-    batch without a labelled sample gives 0 (with a gradient path, so every step backs up)."""
+    """CE of ``(B, C)`` logits against ``(B,)`` int labels, averaged over the batch, where a
+    sample labelled :data:`~semdistill.data.UNLABELLED` (−1, a transfer-set image) adds 0.
+
+    Dividing by B, not by the labelled count, keeps each labelled sample's weight what it is
+    in a fully labelled batch: averaged over the few labelled samples of a batch mostly made of
+    transfer images, the term is a noisy gradient that dominates the KD term and stalls the
+    start of training (docs/ltsc.md, "The styled scenario")."""
     per = F.cross_entropy(logits.float(), labels, ignore_index=UNLABELLED, reduction="none")
-    return per.sum() / (labels != UNLABELLED).sum().clamp_min(1)
+    return per.sum() / len(labels)
 
 
 def gaussian_channel_kl(mean: torch.Tensor, noise_var: torch.Tensor | float,
