@@ -17,7 +17,8 @@ DIGITAL = ["images=2", "iterations=2", "budgets=[1, 4]", "modulations=[16qam]"]
 #: overrides that keep each system's stages but make them seconds long
 SMOKE = {
     "ltsc": ["train.steps=2", "train.batch_size=16", "data.train_size=64", "data.test_size=32",
-             "store.chunk_size=32", "store.batch_size=32", "runs.fractions=[0.5]",
+             "store.chunk_size=32", "store.batch_size=32", "store.transfer_size=32",
+             "runs.fractions=[0.5]",
              "eval.snr_db=[0, 10]", "eval.batch_size=32", "eval.repeats=1",
              "eval.latency_seconds=0.01", *[f"eval.digital.{o}" for o in DIGITAL]],
     "dekag": ["base_train.steps=2", "adapt_train.steps=2", "base_train.batch_size=4",

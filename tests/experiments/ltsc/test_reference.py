@@ -22,7 +22,6 @@ from semdistill.results import Results
 pytest.importorskip("semdistill.data", reason="the shapes world (semdistill.data) is not installed")
 
 CONFIG = Path(__file__).resolve().parents[3] / "configs" / "ltsc" / "tiny.yaml"
-SHIPPED = REPO_ROOT / "results" / "reference" / "ltsc"
 FAST = ["train.steps=2", "eval.digital.enabled=false", "eval.channels=[awgn]"]
 
 
@@ -97,18 +96,20 @@ def test_a_reference_rebuilds_the_runs_claims_table(two_seeds):
     assert set(man["files"]) == {p.name for p in ref.iterdir()} - {MANIFEST}
 
 
-@pytest.mark.skipif(not SHIPPED.is_dir(),
-                    reason="results/reference/ltsc is not shipped yet")
-def test_the_shipped_reference_rebuilds_its_claims_table():
+@pytest.mark.parametrize("config, folder", [("shapes.yaml", "ltsc"), ("flat.yaml", "ltsc-flat")])
+def test_the_shipped_reference_rebuilds_its_claims_table(config, folder):
     from semdistill.experiments import load_config_file
     from semdistill.experiments.ltsc.reference import check_matches, resolve
 
-    checks = reference_checks(SHIPPED)
-    man = load_reference(SHIPPED)
+    shipped = REPO_ROOT / "results" / "reference" / folder
+    if not shipped.is_dir():
+        pytest.skip(f"results/reference/{folder} is not shipped yet")
+    checks = reference_checks(shipped)
+    man = load_reference(shipped)
     assert len(man["seeds"]) >= 2 and checks
-    _, default = load_config_file(REPO_ROOT / "configs" / "ltsc" / "shapes.yaml")
-    assert resolve(default.eval.reference) == SHIPPED
-    check_matches(man, default, SHIPPED)  # the default config is the one it was made with
+    _, cfg = load_config_file(REPO_ROOT / "configs" / "ltsc" / config)
+    assert resolve(cfg.eval.reference) == shipped
+    check_matches(man, cfg, shipped)  # the config is the one it was made with
     assert all(c.verdict in ("PASS", "FAIL", "INCONCLUSIVE") for c in checks
                if c.name != "student_smaller_and_faster_than_teacher")
 
