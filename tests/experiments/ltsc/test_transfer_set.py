@@ -62,6 +62,18 @@ def test_a_transfer_set_changes_the_distilled_fingerprints_only(tmp_path):
     assert '"transfer_size": 40' in new["scratch"]  # the store section is hashed whole
 
 
+def test_a_real_dataset_too_small_for_the_transfer_set_is_one_line_before_any_work(
+        image_tree, tmp_path, capsys):
+    image_tree(tmp_path / "tree")  # 50 training images (ant 30, bee 20) and a held-out split
+    rc = main(["run", str(TINY), "--output-dir", str(tmp_path / "runs"), "--name", "r",
+               "--set", "data.name=imagefolder", "--set", f"data.root={tmp_path / 'tree'}",
+               "--set", "data.train_size=8", "--set", "store.transfer_size=1000"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert "data.train_size + store.transfer_size = 1008 images" in err
+    assert not (tmp_path / "runs" / "r" / "store").exists()
+
+
 @pytest.mark.slow
 def test_a_run_with_a_transfer_set_labels_it_in_the_store(tmp_path, monkeypatch):
     monkeypatch.setenv("SEMDISTILL_CACHE", str(tmp_path / "cache"))

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from semdistill.config import ConfigError
 from semdistill.data import SeededAugment
 from semdistill.data.spec import class_names
 from semdistill.experiments.ltsc.config import LTSCConfig
@@ -81,8 +82,9 @@ def train_pool(cfg: LTSCConfig) -> Any:
     items, so the labelled images are the same with or without it).
 
     The store labels all of them; which a student sees is
-    :func:`~semdistill.experiments.ltsc.train.training_set`. Raises ``ValueError`` when a real
-    dataset holds fewer images than both parts need.
+    :func:`~semdistill.experiments.ltsc.train.training_set`. A real dataset with fewer images
+    than both parts need is a :class:`~semdistill.config.ConfigError` (one line, before any
+    work).
     """
     t = cfg.store.transfer_size
     if not t:
@@ -90,9 +92,9 @@ def train_pool(cfg: LTSCConfig) -> Any:
     need = cfg.data.train_size + t
     pool = cfg.data.model_copy(update={"train_size": need}).build("train")
     if len(pool) < need:
-        raise ValueError(f"data.train_size + store.transfer_size = {need} images, but "
-                         f"{cfg.data.name} holds {len(pool)} training images: lower "
-                         "store.transfer_size")
+        raise ConfigError(f"data.train_size + store.transfer_size = {need} images, but "
+                          f"{cfg.data.name} holds {len(pool)} training images: lower "
+                          "store.transfer_size")
     return pool
 
 
