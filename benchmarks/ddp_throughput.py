@@ -1,6 +1,6 @@
 """Student-training throughput under DDP: 1 process against N processes, same global batch.
 
-    python benchmarks/ddp_throughput.py [--procs 1 2] [--steps 40] [--config configs/ltsc/shapes.yaml]
+    python benchmarks/ddp_throughput.py [--procs 1 2] [--steps 40] [--config configs/ltsc/flat.yaml]
 
 Each setting runs ``torchrun --standalone --nproc_per_node N`` on the CPU (gloo), with the cores
 split evenly between processes (OMP_NUM_THREADS = cores / N). The work is the task-oriented
@@ -47,7 +47,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--procs", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--steps", type=int, default=40)
-    ap.add_argument("--config", default="configs/ltsc/shapes.yaml")
+    ap.add_argument("--config", default="configs/ltsc/flat.yaml")
     ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker is not None:

@@ -138,7 +138,7 @@ def ltsc_parts(method: str, ds: Any, augment: Any, seed: int, store: KnowledgeSt
 
 def ltsc_rows(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     """Every round: each method with the render cache off and on, Trainer and bare loop."""
-    _, cfg = load_config_file(ROOT / "configs" / "ltsc" / "shapes.yaml",
+    _, cfg = load_config_file(ROOT / "configs" / "ltsc" / "flat.yaml",
                               [f"data.train_size={args.samples}"])
     train = cfg.train.model_copy(update={"steps": args.steps, "log_every": args.steps,
                                          "checkpoint_every": args.steps})
