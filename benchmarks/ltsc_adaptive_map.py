@@ -8,7 +8,8 @@ the adaptive and the non-adaptive pre-stored students, ``runs.seeds`` seeds, one
 ``student.bandwidth_ratio`` and one training channel, evaluated on that channel over ``--snr``;
 every cell shares one knowledge store (the students change, the teacher's labels do not). A cell
 whose run directory exists is resumed (a finished one is only read), so a killed map goes on
-where it stopped. Writes ``OUT/adaptive-gain-map.json`` (results schema), ``.png`` and ``.md``
+where it stopped; a cell made with other options is refused. Writes
+``OUT/adaptive-gain-map.json`` (results schema), ``.png`` and ``.md``
 (:mod:`semdistill.experiments.ltsc.adaptive_map`).
 """
 
@@ -20,17 +21,32 @@ from fractions import Fraction
 from pathlib import Path
 
 from semdistill.cli import main as cli
+from semdistill.config import stable_dump
 from semdistill.experiments import load_config_file
 from semdistill.experiments.ltsc.adaptive_map import draw_gain_map, gain_map, gain_table
+from semdistill.experiments.ltsc.config import run_config
+from semdistill.experiments.rundir import RunDir
 from semdistill.figures import save_figure
 from semdistill.results import Results
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: run-directory keys that differ between cells of one map and their runs by design.
+_WHERE = ("name", "output_dir")
+
+
 def run_cell(config: Path, out: Path, name: str, overrides: list[str]) -> Path:
-    """Run (or resume, or only read) one cell's ltsc run; returns its run directory."""
+    """Run (or resume, or only read) one cell's ltsc run; returns its run directory. A cell
+    directory made with another config or other overrides is refused, never mixed in."""
     run = out / name
+    if run.is_dir():
+        want = stable_dump(load_config_file(config, overrides)[1])
+        have = stable_dump(run_config(RunDir(run)))
+        if {k: v for k, v in want.items() if k not in _WHERE} != {
+                k: v for k, v in have.items() if k not in _WHERE}:
+            raise SystemExit(f"{run} was made with another config or other options: "
+                             "give another --out")
     if (run / "results" / "accuracy-vs-snr.json").is_file():
         return run
     args = (["run", "--resume", str(run)] if run.is_dir() else
@@ -55,12 +71,14 @@ def main() -> None:
         raise SystemExit("--seeds must be >= 2: a map cell is a paired interval over seeds")
     _, base = load_config_file(a.config)
     a.out.mkdir(parents=True, exist_ok=True)
+    ks = {bw: base.student.model_copy(update={"bandwidth_ratio": float(Fraction(bw))})
+          .num_symbols(base.data.image_size) for bw in a.bandwidths}
+    if len(set(ks.values())) < len(ks):
+        raise SystemExit(f"--bandwidths {' '.join(a.bandwidths)} give the same k twice: {ks}")
     cells = []
     for channel in a.channels:
         for bw in a.bandwidths:
-            ratio = float(Fraction(bw))
-            k = base.student.model_copy(update={"bandwidth_ratio": ratio}).num_symbols(
-                base.data.image_size)
+            ratio, k = float(Fraction(bw)), ks[bw]
             run = run_cell(a.config, a.out, f"{channel}-k{k}", [
                 f"student.bandwidth_ratio={ratio!r}", f"channel.name={channel}",
                 f"eval.channels=[{channel}]", f"eval.snr_db={a.snr}", f"runs.seeds={a.seeds}",

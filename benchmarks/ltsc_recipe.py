@@ -1,5 +1,4 @@
-"""Why the LTSC student learned slowly: its training, instrumented (docs/ltsc.md, "Students that
-converge").
+"""Why the LTSC student learned slowly: its training, instrumented (docs/ltsc.md, "The recipe").
 
     python benchmarks/ltsc_recipe.py                                   # AdamW 3e-3 (the old recipe)
     python benchmarks/ltsc_recipe.py --optimizer sgd --lr 0.1 --warmup 50 --weight-decay 5e-4

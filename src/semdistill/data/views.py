@@ -168,6 +168,8 @@ class Subset:
 
     def __init__(self, base: IndexedImages, size: int,
                  unlabelled: torch.Tensor | Sequence[int] = ()) -> None:
+        if isinstance(base, Subset):
+            raise TypeError("a Subset of a Subset: take the subset of its base instead")
         if not 1 <= size <= len(base):
             raise ValueError(f"subset size {size} outside [1, {len(base)}]")
         extra = torch.as_tensor(unlabelled, dtype=torch.long).reshape(-1)

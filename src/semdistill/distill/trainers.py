@@ -40,7 +40,7 @@ from semdistill.teachers.store import KnowledgeStore
 class LossConfig(StrictModel):
     """Weights of the IB objective: τ²·KD + λ·CE + β·rate (rate in nats per channel use)."""
 
-    temperature: float = Field(1.0, gt=0, description="τ (stored probabilities are at T=1)")
+    temperature: float = Field(1.0, gt=0, description="τ (a store holds probabilities at this τ)")
     kd_weight: float = Field(1.0, ge=0)
     ce_weight: float = Field(0.5, ge=0, description="λ")
     beta: float = Field(1e-3, ge=0, description="β, weight of the KL rate term")

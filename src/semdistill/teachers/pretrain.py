@@ -174,7 +174,7 @@ def resolve_teacher(cfg: TeacherPretrainConfig, *, allow_train: bool = True,
 
             raise TeacherNotAvailable(
                 f"no cached shapes teacher for this config (fingerprint {cfg.fingerprint()}); run "
-                "`semdistill pretrain-teacher` or allow training"
+                "`semdistill pretrain-teacher --config <the run's config>` or allow training"
             )
         found = pretrain_teacher(cfg, cache_root() / cfg.fingerprint(), log=log)
         trained = True

@@ -32,13 +32,7 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 
-from semdistill.data.views import (
-    IndexedImages,
-    SeededAugment,
-    Subset,
-    source_indices,
-    view_seeds,
-)
+from semdistill.data.views import IndexedImages, SeededAugment, Subset, source_indices, view_seeds
 from semdistill.engine.processes import launched_state
 from semdistill.teachers.base import Teacher
 from semdistill.teachers.errors import StoreCorrupt, StoreMismatch

@@ -8,11 +8,14 @@ One ``semdistill run configs/ltsc/shapes.yaml`` does, in its run directory (docs
    non-adaptive), online KD, scratch, plus prestored/scratch at smaller training fractions;
 4. evaluation: accuracy vs SNR (AWGN, Rayleigh), complexity of student vs teacher, distillation
    wall time, accuracy vs training fraction → ``results/*.json``, ``plots/*.png``, ``report.md``
-   with the required-results checks as measured pass/fail lines.
+   with the required results as claims over seeds (verdicts from 95% intervals, or SMOKE
+   lines for one seed placed against the reference results).
 
-One module per stage: :mod:`.config` (config and variants), :mod:`.data` (teacher and store),
-:mod:`.train` (students), :mod:`.evaluate` (accuracy and complexity), :mod:`.report` (checks,
-report and plots). Importing this package registers the system.
+One module per stage: :mod:`.config` (config and variants), :mod:`.data` (teacher, training
+pool and store), :mod:`.train` (students), :mod:`.evaluate` (accuracy and complexity),
+:mod:`.digital` (the digital baseline), :mod:`.claims` and :mod:`.reference` (claims over seeds,
+reference results), :mod:`.report` (report and plots), :mod:`.deploy` (exported parts) and
+:mod:`.adaptive_map` (the adaptive-gain map). Importing this package registers the system.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 and seeds").
 
 Every claim is a statistic per seed, *paired by seed*: the two students compared in a seed were
-trained from the same initialization, data order and SNR draws and are evaluated on the same
-test images and noise draws, so their difference (or time ratio) removes what the seed shares.
+trained from the same initialization and SNR draws (and the same data order when they train on
+the same images: with a transfer set, ``scratch`` draws from the labelled images only) and are
+evaluated on the same test images and noise draws, so their difference (or time ratio) removes
+what the seed shares.
 Over N ≥ 2 seeds the claim's verdict comes from the two-sided 95% Student-t interval of the mean
 of that statistic (:func:`semdistill.utils.stats.t_interval`): PASS when the whole interval
 supports the claim, FAIL when the whole interval contradicts it, INCONCLUSIVE when it straddles

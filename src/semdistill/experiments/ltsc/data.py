@@ -60,7 +60,7 @@ def get_teacher(cfg: LTSCConfig, train_ds: Any, rd: RunDir) -> tuple[Teacher, di
         teacher = load_teacher(cfg.teacher.spec, **kwargs)
         info = {"source": cfg.teacher.spec, "pretrained_now": False}
         if cfg.teacher.spec.startswith("hf:") and cfg.teacher.head == "linear":
-            n = min(cfg.teacher.probe_samples, len(train_ds))
+            n = min(cfg.teacher.probe_samples, cfg.data.train_size, len(train_ds))  # labelled
             x, y = train_ds.render_indices(torch.arange(n))
             info["probe_train_accuracy"] = fit_linear_probe(teacher, x, y)
     info["load_seconds"] = round(time.perf_counter() - t0, 2)

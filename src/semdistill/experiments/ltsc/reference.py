@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from semdistill.config import stable_dump, validate
+from semdistill.config import ConfigError, stable_dump, validate
 from semdistill.errors import UserError
 from semdistill.experiments.checks import Check
 from semdistill.experiments.ltsc.claims import claims
@@ -164,7 +164,12 @@ def check_matches(man: Mapping[str, Any], cfg: LTSCConfig, folder: Path) -> None
     """Refuse a reference made for another config, naming the first keys that differ."""
     if man.get("claims_fingerprint") == fingerprint(compared_config(cfg)):
         return
-    ref, here = _flat(compared_config(man["config"])), _flat(compared_config(cfg))
+    try:
+        ref = _flat(compared_config(man["config"]))
+    except ConfigError as err:  # a config this version no longer reads: another config
+        raise ReferenceMismatch(f"reference {folder} was made for another config ({err})"
+                                ) from None
+    here = _flat(compared_config(cfg))
     diff = [k for k in sorted(ref.keys() | here.keys()) if ref.get(k) != here.get(k)]
     if not diff:  # the same compared keys, hashed under older comparison rules
         return

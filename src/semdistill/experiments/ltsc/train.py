@@ -58,6 +58,8 @@ def distill_job(cfg: LTSCConfig, rd: RunDir, v: dict[str, Any], student: TaskStu
     dataset = training_set(cfg, v, pool)
     store = cfg.store.fingerprint_dump()
     store.pop("path")
+    if v["method"] == "scratch":  # its images and views do not depend on the transfer set
+        store.pop("transfer_size", None)
     fp = {"student": cfg.student.fingerprint_dump(), "adaptive": v["adaptive"],
           "seed": v["seed"],
           "loss": cfg.loss.model_dump(), "fraction": v["fraction"], "n": dataset.labelled,
