@@ -46,8 +46,9 @@ class StrictModel(BaseModel):
     ADDED_LATER: ClassVar[dict[str, Any]] = {}
 
     def fingerprint_dump(self) -> dict[str, Any]:
-        """``model_dump(mode="json")`` without the ``ADDED_LATER`` options at their old value."""
-        return self._without_added_later(self.model_dump(mode="json"))
+        """``model_dump(mode="json")`` without the ``ADDED_LATER`` options at their old value,
+        in this section and every section nested in it (:func:`stable_dump`)."""
+        return stable_dump(self)
 
     def _without_added_later(self, dump: dict[str, Any]) -> dict[str, Any]:
         """``dump`` (this section's, top level) minus the ``ADDED_LATER`` keys at their old value."""
@@ -235,8 +236,9 @@ def validate(model: type[M], data: Mapping[str, Any], source: str = "config") ->
 
 def stable_dump(model: BaseModel) -> dict[str, Any]:
     """``model_dump(mode="json")`` with the ``ADDED_LATER`` options of ``model`` and of every
-    section nested in it left out at their old value: a comparison of two configs through it
-    does not see an option that joined after one of them was written."""
+    section nested in it left out at their old value: what fingerprints hash, and what a
+    comparison of two configs goes through, so neither sees an option that joined after a run
+    or a reference was made (``StrictModel.fingerprint_dump``)."""
     dump = model.model_dump(mode="json")
     for name in type(model).model_fields:
         value = getattr(model, name)

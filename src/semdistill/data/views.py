@@ -176,16 +176,12 @@ class Subset:
         if len(extra) and (int(extra.min()) < size or int(extra.max()) >= len(base)):
             raise ValueError(f"unlabelled indices must lie in [{size}, {len(base)}): they "
                              "would overlap the labelled samples or leave the dataset")
-        self.base, self.size, self.num_classes = base, size, base.num_classes
+        #: how many items carry their label (the first ``size``).
+        self.base, self.labelled, self.num_classes = base, size, base.num_classes
         self.sources = torch.cat([torch.arange(size), extra])
 
     def __len__(self) -> int:
         return len(self.sources)
-
-    @property
-    def labelled(self) -> int:
-        """How many items carry their label (the first ``size``)."""
-        return self.size
 
     def source_indices(self, indices: torch.Tensor) -> torch.Tensor:
         """Base indices of items ``indices`` ``(B,)``."""
@@ -194,7 +190,7 @@ class Subset:
     def render_indices(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         indices = torch.as_tensor(indices, dtype=torch.long)
         images, labels = self.base.render_indices(self.source_indices(indices))
-        return images, torch.where(indices < self.size, labels, UNLABELLED)
+        return images, torch.where(indices < self.labelled, labels, UNLABELLED)
 
 
 def source_indices(dataset: IndexedImages, indices: torch.Tensor) -> torch.Tensor:
