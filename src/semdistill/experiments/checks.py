@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from semdistill.utils.stats import Relation, holds, interval_verdict, position, t_interval
+
 Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE", "SMOKE"]
 
 
@@ -84,3 +86,50 @@ def check_lines(checks: Iterable[Check], empty: str = "(not enough methods were 
 def verdicts(checks: Iterable[Check]) -> dict[str, str]:
     """``{name: "PASS" | "FAIL" | "INCONCLUSIVE" | "SMOKE"}``: the run summary the CLI prints."""
     return {c.name: c.verdict for c in checks}
+
+
+_SYMBOL = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
+#: what an interval is over, as every report states it.
+OVER = "t-interval over {n} seeds, paired by seed"
+
+
+def per_seed(records: list[dict[str, Any]], main_seed: int, key: str = "accuracy",
+             **where: Any) -> dict[int, float]:
+    """``{seed: record[key]}`` of the records matching ``where`` (a record made before seeds
+    were recorded belongs to ``main_seed``)."""
+    return {r.get("seed", main_seed): r[key] for r in records
+            if all(r.get(k) == v for k, v in where.items())}
+
+
+def judge(name: str, values: Mapping[int, float], threshold: float, relation: Relation,
+          what: str, reference: Mapping[str, Check] | None = None, fmt: str = "+.4f",
+          measured: Mapping[str, Any] | None = None) -> Check | None:
+    """The check of claim ``statistic (relation) threshold`` from its per-seed ``values``.
+
+    ``what`` names the statistic (``prestored − online accuracy``); ``reference`` maps check
+    names to a reference run's checks, used to place a single seed. None without values.
+    """
+    if not values:
+        return None
+    lo, mean, hi = t_interval(list(values.values()))
+    n, req = len(values), f"required {_SYMBOL[relation]} {threshold:{fmt}}"
+    seeds = ", ".join(f"s{s} {v:{fmt}}" for s, v in values.items())
+    common = {"name": name, "threshold": threshold, "per_seed": dict(values),
+              "interval": (lo, mean, hi), "measured": {**(measured or {}), "mean": mean, "n": n}}
+    if n >= 2:
+        outcome = interval_verdict(lo, hi, threshold, relation)
+        return Check(passed={"PASS": True, "FAIL": False}.get(outcome), outcome=outcome,
+                     detail=f"{what} {mean:{fmt}}, 95% interval [{lo:{fmt}}, {hi:{fmt}}] "
+                            f"({OVER.format(n=n)}; per seed {seeds}); {req}", **common)
+    ok = holds(mean, threshold, relation)
+    ref = (reference or {}).get(name)
+    where = ""
+    if ref is not None and ref.interval is not None and len(ref.per_seed) >= 2:
+        rlo, _, rhi = ref.interval
+        where = (f"; {position(mean, rlo, rhi)} the reference 95% interval [{rlo:{fmt}}, "
+                 f"{rhi:{fmt}}] over {len(ref.per_seed)} seeds (reference verdict "
+                 f"{ref.verdict})")
+    return Check(passed=ok, outcome="SMOKE",
+                 detail=f"{what} {mean:{fmt}} (single seed s{next(iter(values))}, would "
+                        f"{'pass' if ok else 'fail'}: {req}){where}", **common)
+

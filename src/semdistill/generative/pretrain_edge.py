@@ -6,8 +6,10 @@ encoder jointly with the ε-prediction loss, dropping 10% of captions for classi
 guidance. Both stages run through :class:`semdistill.engine.Trainer` (resumable). Finally the
 model's samples for seen captions are classified by the world encoder (attribute accuracy).
 
-The G-KA scenario: the edge sees only ``styles`` (default "flat") and never the ``exclude``
-subjects; the cloud renders those subjects in its own style, and MAKD distils them.
+The G-KA scenario: the VAE learns to represent every style and subject (``vae_styles``,
+``vae_exclude``); the denoiser sees only ``styles`` (default "flat") and never the ``exclude``
+subjects (default: every star and heart). The cloud renders those subjects in its own style, which
+the edge can encode and decode but has never learned to draw, and MAKD distils them.
 """
 
 from __future__ import annotations
@@ -35,10 +37,15 @@ EXTRA_WORDS = ("a", "an", "the", "of", "photo", "picture", "image", "drawing", "
                "style", "with", "on", "over", "background", "small", "medium", "large", "flat",
                "outlined", "textured")
 
-#: subjects the default edge never sees (shape × color combinations); MAKD's held-out subjects.
+#: what the default edge's denoiser never sees (every star and every heart, in any color).
+DEFAULT_EXCLUDE: tuple[dict[str, str], ...] = ({"shape": "star"}, {"shape": "heart"})
+
+#: MAKD's default held-out subjects: shape × color combinations inside ``DEFAULT_EXCLUDE``.
 DEFAULT_HELD_OUT: tuple[dict[str, str], ...] = (
-    {"shape": "triangle", "color": "red"},
-    {"shape": "square", "color": "blue"},
+    {"shape": "star", "color": "red"},
+    {"shape": "star", "color": "blue"},
+    {"shape": "heart", "color": "green"},
+    {"shape": "heart", "color": "yellow"},
 )
 
 
@@ -58,8 +65,15 @@ class EdgePretrainConfig(StrictModel):
     arch: EdgeArch = Field(default_factory=EdgeArch)
     world_seed: int = Field(0, ge=0)
     train_size: int = Field(16384, ge=16)
-    styles: list[str] = Field(default_factory=lambda: ["flat"])
-    exclude: list[dict[str, str]] = Field(default_factory=lambda: [dict(s) for s in DEFAULT_HELD_OUT])
+    styles: list[str] = Field(default_factory=lambda: ["flat"],
+                              description="styles the denoiser learns to draw")
+    exclude: list[dict[str, str]] = Field(
+        default_factory=lambda: [dict(s) for s in DEFAULT_EXCLUDE],
+        description="subjects (attribute dicts, missing keys = any) the denoiser never sees")
+    vae_styles: list[str] | None = Field(
+        None, description="styles the VAE learns to represent (None: the denoiser's styles)")
+    vae_exclude: list[dict[str, str]] | None = Field(
+        None, description="subjects left out of the VAE's images (None: the denoiser's exclude)")
     kl_weight: float = Field(1e-5, ge=0)
     cond_dropout: float = Field(0.1, ge=0, le=1, description="fraction of empty prompts (CFG)")
     vae: TrainConfig = Field(default_factory=_vae_train)
@@ -79,8 +93,11 @@ def _unwrap(m: nn.Module) -> nn.Module:
 
 
 def train_vae(edge: EdgeLDM, data: WorldSample, cfg: EdgePretrainConfig, work: Path,
-              log: Callable[..., None] | None = None) -> None:
-    """Stage 1: VAE reconstruction (MSE in [-1, 1]) + ``kl_weight`` × KL; sets scaling_factor."""
+              log: Callable[..., None] | None = None,
+              scale_on: WorldSample | None = None) -> None:
+    """Stage 1: VAE reconstruction (MSE in [-1, 1]) + ``kl_weight`` × KL on ``data``; then sets
+    scaling_factor to 1/std of the latents of ``scale_on`` (default ``data``): the denoiser's
+    images, whose latents it models."""
     vae = edge.vae.train()
     # everything but the denoiser's settings: a new UNet budget reuses the trained VAE
     trainer = Trainer({"vae": vae}, cfg.vae, work / "vae", seed=cfg.seed, tag="vae",
@@ -104,9 +121,10 @@ def train_vae(edge: EdgeLDM, data: WorldSample, cfg: EdgePretrainConfig, work: P
     trainer.fit(batch_fn, step_fn)
     vae.eval()
     edge.vae.register_to_config(scaling_factor=1.0)
+    scale_on = data if scale_on is None else scale_on
     with torch.no_grad():
-        z = torch.cat([edge.encode_images(data.images[i : i + 512].float() / 255)
-                       for i in range(0, min(len(data), 4096), 512)])
+        z = torch.cat([edge.encode_images(scale_on.images[i : i + 512].float() / 255)
+                       for i in range(0, min(len(scale_on), 4096), 512)])
     edge.vae.register_to_config(scaling_factor=float(1.0 / z.std().clamp_min(1e-6)))
 
 
@@ -158,6 +176,13 @@ def reconstruction_accuracy(edge: EdgeLDM, encoder: WorldEncoder, data: WorldSam
     return attribute_accuracy(encoder.predict(recon), data.attrs)
 
 
+def _vae_world(split: str, size: int, cfg: EdgePretrainConfig) -> WorldSample:
+    """``size`` images of the VAE's world (``vae_styles``, ``vae_exclude``; None: the denoiser's)."""
+    styles = cfg.styles if cfg.vae_styles is None else cfg.vae_styles
+    exclude = cfg.exclude if cfg.vae_exclude is None else cfg.vae_exclude
+    return render_world(split, size, cfg.arch.image_size, cfg.world_seed, styles, exclude)
+
+
 def pretrain_edge(cfg: EdgePretrainConfig, out: str | Path, work: str | Path,
                   encoder: WorldEncoder | None = None, device: str = "cpu",
                   log: Callable[..., None] | None = None) -> dict[str, Any]:
@@ -166,11 +191,13 @@ def pretrain_edge(cfg: EdgePretrainConfig, out: str | Path, work: str | Path,
     work, out = Path(work), Path(out)
     data = render_world("train", cfg.train_size, cfg.arch.image_size, cfg.world_seed,
                         cfg.styles, cfg.exclude)
-    words = sorted(set(caption_words(data.captions)) | set(EXTRA_WORDS))
+    vae_data = _vae_world("train", cfg.train_size, cfg)
+    words = sorted(set(caption_words(data.captions)) | set(caption_words(vae_data.captions))
+                   | set(EXTRA_WORDS))
     if cfg.init_from is None:
         edge = EdgeLDM.build(cfg.arch, words, device=device, sampler=cfg.sampler,
                              steps=cfg.sample_steps, guidance=cfg.guidance)
-        train_vae(edge, data, cfg, work, log)
+        train_vae(edge, vae_data, cfg, work, log, scale_on=data)
     else:
         edge = EdgeLDM.from_pretrained(cfg.init_from, device=device)
         missing = [w for w in words if len(edge.tokenizer.tokenize(w)) != 1]
@@ -190,6 +217,8 @@ def pretrain_edge(cfg: EdgePretrainConfig, out: str | Path, work: str | Path,
                             cfg.styles, cfg.exclude)
         summary["seen_accuracy"] = sample_accuracy(edge, encoder, test.captions, test.attrs)
         summary["reconstruction_accuracy"] = reconstruction_accuracy(edge, encoder, test)
+        summary["vae_reconstruction_accuracy"] = reconstruction_accuracy(
+            edge, encoder, _vae_world("test", cfg.eval_samples, cfg))
     edge.save_pretrained(out)
     (out / "pretrain_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from semdistill.experiments.checks import Check
-from semdistill.experiments.ltsc.claims import claims, fraction_means, judge, rises, seed_spread
+from semdistill.experiments.checks import Check, judge
+from semdistill.experiments.ltsc.claims import claims, fraction_means, rises, seed_spread
 from semdistill.experiments.ltsc.config import LTSCConfig
 from semdistill.results import Results
 from semdistill.utils.stats import t_interval

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from semdistill.experiments.ltsc.claims import judge, per_seed
+from semdistill.experiments.checks import judge, per_seed
 from semdistill.experiments.ltsc.config import SYSTEM
 from semdistill.results import Results
 from semdistill.utils.stats import paired

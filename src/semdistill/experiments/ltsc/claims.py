@@ -21,55 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from semdistill.experiments.checks import Check
+from semdistill.experiments.checks import Check, judge, per_seed
 from semdistill.experiments.ltsc.config import LTSCConfig
 from semdistill.results import Results
-from semdistill.utils.stats import Relation, holds, interval_verdict, paired, position, t_interval
-
-_SYMBOL = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
-#: what an interval is over, as every report states it.
-OVER = "t-interval over {n} seeds, paired by seed"
-
-
-def per_seed(records: list[dict[str, Any]], main_seed: int, key: str = "accuracy",
-             **where: Any) -> dict[int, float]:
-    """``{seed: record[key]}`` of the records matching ``where`` (a record made before seeds
-    were recorded belongs to ``main_seed``)."""
-    return {r.get("seed", main_seed): r[key] for r in records
-            if all(r.get(k) == v for k, v in where.items())}
-
-
-def judge(name: str, values: Mapping[int, float], threshold: float, relation: Relation,
-          what: str, reference: Mapping[str, Check] | None = None, fmt: str = "+.4f",
-          measured: Mapping[str, Any] | None = None) -> Check | None:
-    """The check of claim ``statistic (relation) threshold`` from its per-seed ``values``.
-
-    ``what`` names the statistic (``prestored − online accuracy``); ``reference`` maps check
-    names to a reference run's checks, used to place a single seed. None without values.
-    """
-    if not values:
-        return None
-    lo, mean, hi = t_interval(list(values.values()))
-    n, req = len(values), f"required {_SYMBOL[relation]} {threshold:{fmt}}"
-    seeds = ", ".join(f"s{s} {v:{fmt}}" for s, v in values.items())
-    common = {"name": name, "threshold": threshold, "per_seed": dict(values),
-              "interval": (lo, mean, hi), "measured": {**(measured or {}), "mean": mean, "n": n}}
-    if n >= 2:
-        outcome = interval_verdict(lo, hi, threshold, relation)
-        return Check(passed={"PASS": True, "FAIL": False}.get(outcome), outcome=outcome,
-                     detail=f"{what} {mean:{fmt}}, 95% interval [{lo:{fmt}}, {hi:{fmt}}] "
-                            f"({OVER.format(n=n)}; per seed {seeds}); {req}", **common)
-    ok = holds(mean, threshold, relation)
-    ref = (reference or {}).get(name)
-    where = ""
-    if ref is not None and ref.interval is not None and len(ref.per_seed) >= 2:
-        rlo, _, rhi = ref.interval
-        where = (f"; {position(mean, rlo, rhi)} the reference 95% interval [{rlo:{fmt}}, "
-                 f"{rhi:{fmt}}] over {len(ref.per_seed)} seeds (reference verdict "
-                 f"{ref.verdict})")
-    return Check(passed=ok, outcome="SMOKE",
-                 detail=f"{what} {mean:{fmt}} (single seed s{next(iter(values))}, would "
-                        f"{'pass' if ok else 'fail'}: {req}){where}", **common)
+from semdistill.utils.stats import paired
 
 
 def _time_claim(cfg: LTSCConfig, times: list[dict[str, Any]], ref: Any) -> list[Check]:

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from semdistill.channels.config import channel_name
-from semdistill.experiments.checks import REQUIRED_RESULTS, Check, check_lines
+from semdistill.experiments.checks import OVER, REQUIRED_RESULTS, Check, check_lines
 from semdistill.experiments.ltsc.claims import (
-    OVER,
     best_student,
     claims,
     fraction_means,
