@@ -5,8 +5,8 @@ from pathlib import Path
 
 from semdistill.experiments.checks import Check
 from semdistill.experiments.dekag import DekagConfig, EvalSpec, codec_fingerprint
-from semdistill.experiments.dekag.claims import claims_of
 from semdistill.experiments.dekag.bytes import bytes_notes
+from semdistill.experiments.dekag.claims import claims_of
 from semdistill.experiments.registry import load_config_file
 from semdistill.results import Results
 
