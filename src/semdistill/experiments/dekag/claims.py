@@ -102,7 +102,7 @@ def _bytes_claim(cfg: DekagConfig, grid: Records, refs: Records, ref: Any) -> li
     jb = per_seed(refs, cfg.seed, "bytes", reference=JPEG_Q75)
     diff = paired({s: r["consistency"] for s, r in best.items()}, jc)
     check = judge(f"cala_bytes_vs_edge_image_jpeg_q{JPEG_QUALITY}", diff, 0.0, "ge",
-                  f"CALA's best consistency − {JPEG_Q75}'s", ref, "+.4f",
+                  f"CALA's best consistency − JPEG q{JPEG_QUALITY}'s (edge image)", ref, "+.4f",
                   {"bytes": {s: best[s]["bytes"] for s in diff}, "jpeg_bytes": jb,
                    "jpeg_consistency": jc})
     if check is None:
