@@ -40,6 +40,7 @@ from semdistill.experiments.registry import register_experiment
 from semdistill.experiments.report import relative_gain
 from semdistill.experiments.rundir import RunDir
 from semdistill.generative.edge import EdgeLDM, load_edge, require_image_size
+from semdistill.generative.pretrain_edge import require_held_out
 from semdistill.metrics.complexity import count_parameters
 from semdistill.metrics.consistency import ConsistencyScorer, consistency_scorer
 from semdistill.metrics.world_encoder import load_world_encoder
@@ -81,6 +82,7 @@ def run(cfg: MAKDExperimentConfig, run_dir: RunDir) -> dict[str, Any]:
     results = Results("makd", "consistency")
     base_edge = load_edge(cfg.edge)
     require_image_size(base_edge, cfg.cloud.image_size)
+    require_held_out(base_edge, {f"subjects[{i}]": s for i, s in enumerate(cfg.subjects)})
     grids = [run_subject(cfg, run_dir, s, scorer, encoder, results, base_edge)
              for s in cfg.subjects]
     unet_params = count_parameters(base_edge.unet)
