@@ -77,12 +77,12 @@ def run_subject(cfg: MAKDExperimentConfig, run_dir: RunDir, subject: dict[str, s
 def run(cfg: MAKDExperimentConfig, run_dir: RunDir) -> dict[str, Any]:
     """Ablations × budgets × held-out subjects → results, plots, grids, report."""
     t0 = time.perf_counter()
-    encoder = load_world_encoder(cfg.metrics.world_encoder, device=cfg.edge.device)
-    scorer = consistency_scorer(cfg.metrics, device=cfg.edge.device)  # the config requires one
-    results = Results("makd", "consistency")
     base_edge = load_edge(cfg.edge)
     require_image_size(base_edge, cfg.cloud.image_size)
     require_held_out(base_edge, {f"subjects[{i}]": s for i, s in enumerate(cfg.subjects)})
+    encoder = load_world_encoder(cfg.metrics.world_encoder, device=cfg.edge.device)
+    scorer = consistency_scorer(cfg.metrics, device=cfg.edge.device)  # the config requires one
+    results = Results("makd", "consistency")
     grids = [run_subject(cfg, run_dir, s, scorer, encoder, results, base_edge)
              for s in cfg.subjects]
     unet_params = count_parameters(base_edge.unet)
