@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from semdistill.cli import main
-from semdistill.data.world.samples import render_world
+from semdistill.data.world.samples import render_world, subject_name
+from semdistill.experiments.registry import load_config_file
 from semdistill.generative.pretrain_edge import SUMMARY, EdgePretrainConfig
 from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads
 
@@ -23,8 +24,11 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "dekag"
 def test_a_subject_the_edge_saw_stops_the_run_in_one_line(saved_edge, tmp_path, capsys, config,
                                                           key):
     edge = Path(shutil.copytree(saved_edge, tmp_path / "edge"))
-    (edge / SUMMARY).write_text(json.dumps(  # the tiny edge "never saw" stars only
-        {"config": EdgePretrainConfig(exclude=[{"shape": "star"}]).model_dump()}))
+    (edge / SUMMARY).write_text(json.dumps(  # the tiny edge "never saw" green hearts only
+        {"config": EdgePretrainConfig(exclude=[{"shape": "heart", "color": "green"}]
+                                      ).model_dump()}))
+    _, cfg = load_config_file(CONFIGS / config)
+    subject = subject_name(cfg.subjects[0] if cfg.system == "makd" else cfg.data.subject)
     torch.manual_seed(0)
     world = render_world("train", 16, 16, 0, ["flat", "textured"])
     WorldEncoder(categorical_heads(world.attrs), width=4, dim=8).save(tmp_path / "we")
@@ -34,8 +38,8 @@ def test_a_subject_the_edge_saw_stops_the_run_in_one_line(saved_edge, tmp_path, 
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1, err
     run = tmp_path / "runs" / "t"
-    assert err[0] == (f"error: config: {key}: subject red triangle: the edge at {edge} was "
-                      "trained on it (its denoiser excluded only: star); choose a held-out "
+    assert err[0] == (f"error: config: {key}: subject {subject}: the edge at {edge} was "
+                      "trained on it (its denoiser excluded only: green heart); choose a held-out "
                       f"subject (nothing was kept: removed {run}; fix, then run again)")
     assert not run.exists()  # nothing was trained or generated before the check
 
