@@ -16,8 +16,9 @@ from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads
 def cfg(tiny_arch: EdgeArch):
     """Factory of tiny `EdgePretrainConfig`s (2 steps per stage); keywords override."""
     step = TrainConfig(steps=2, batch_size=8, log_every=1, checkpoint_every=100)
-    return lambda **kw: EdgePretrainConfig(arch=tiny_arch, train_size=32, vae=step, unet=step, sample_steps=2,
-                                           eval_samples=8, **kw)
+    return lambda **kw: EdgePretrainConfig(**{"arch": tiny_arch, "train_size": 32, "vae": step,
+                                              "unet": step, "sample_steps": 2,
+                                              "eval_samples": 8, **kw})
 
 
 def _state(m: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -48,3 +49,32 @@ def test_pretrain_then_continue_keeps_the_vae_and_trains_the_denoiser(tmp_path, 
 def test_continuing_a_model_of_another_world_is_refused(tmp_path, saved_edge, cfg):
     with pytest.raises(ConfigError, match="another world"):
         pretrain_edge(cfg(init_from=str(saved_edge)), tmp_path / "m", tmp_path / "w")
+
+
+def test_the_vae_learns_a_wider_world_than_the_denoiser(tmp_path, cfg, monkeypatch):
+    """The default scenario: the VAE sees every style and subject, the denoiser only flat images
+    without the excluded shapes; the vocabulary still writes every excluded shape as one token."""
+    import semdistill.generative.pretrain_edge as pe
+
+    seen: dict[str, list] = {}
+
+    def spy(name):
+        real = getattr(pe, name)
+
+        def wrapped(edge, data, *a, **kw):
+            seen[name] = data.attrs
+            return real(edge, data, *a, **kw)
+        return wrapped
+
+    monkeypatch.setattr(pe, "train_vae", spy("train_vae"))
+    monkeypatch.setattr(pe, "train_denoiser", spy("train_denoiser"))
+    c = cfg(train_size=256)
+    assert c.exclude == [{"shape": "star"}, {"shape": "heart"}] and c.vae_exclude == []
+    pretrain_edge(c, tmp_path / "m", tmp_path / "w")
+    vae_shapes = {a["shape"] for a in seen["train_vae"]}
+    assert {"star", "heart"} <= vae_shapes and {a["style"] for a in seen["train_vae"]} == {
+        "flat", "outlined", "textured"}
+    assert not {"star", "heart"} & {a["shape"] for a in seen["train_denoiser"]}
+    assert {a["style"] for a in seen["train_denoiser"]} == {"flat"}
+    tok = EdgeLDM.from_pretrained(tmp_path / "m").tokenizer
+    assert all(len(tok.tokenize(w)) == 1 for w in ("star", "heart", "textured"))

@@ -40,6 +40,9 @@ EXTRA_WORDS = ("a", "an", "the", "of", "photo", "picture", "image", "drawing", "
 #: what the default edge's denoiser never sees (every star and every heart, in any color).
 DEFAULT_EXCLUDE: tuple[dict[str, str], ...] = ({"shape": "star"}, {"shape": "heart"})
 
+#: what the default edge's VAE learns to represent: every style the world encoder judges.
+VAE_STYLES = ("flat", "outlined", "textured")
+
 #: MAKD's default held-out subjects: shape × color combinations inside ``DEFAULT_EXCLUDE``.
 DEFAULT_HELD_OUT: tuple[dict[str, str], ...] = (
     {"shape": "star", "color": "red"},
@@ -71,9 +74,11 @@ class EdgePretrainConfig(StrictModel):
         default_factory=lambda: [dict(s) for s in DEFAULT_EXCLUDE],
         description="subjects (attribute dicts, missing keys = any) the denoiser never sees")
     vae_styles: list[str] | None = Field(
-        None, description="styles the VAE learns to represent (None: the denoiser's styles)")
+        default_factory=lambda: list(VAE_STYLES),
+        description="styles the VAE learns to represent (None: the denoiser's styles)")
     vae_exclude: list[dict[str, str]] | None = Field(
-        None, description="subjects left out of the VAE's images (None: the denoiser's exclude)")
+        default_factory=list,
+        description="subjects left out of the VAE's images (None: the denoiser's exclude)")
     kl_weight: float = Field(1e-5, ge=0)
     cond_dropout: float = Field(0.1, ge=0, le=1, description="fraction of empty prompts (CFG)")
     vae: TrainConfig = Field(default_factory=_vae_train)

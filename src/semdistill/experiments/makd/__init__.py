@@ -26,18 +26,14 @@ from typing import Any
 
 import torch
 
+from semdistill.experiments.checks import verdicts
+from semdistill.experiments.makd.claims import CEILING, claim_budget, claims
 from semdistill.experiments.makd.config import MAKDExperimentConfig
 from semdistill.experiments.makd.data import subject_data, subject_name
 from semdistill.experiments.makd.evaluate import add_records, evaluate_edge, record
-from semdistill.experiments.makd.report import (
-    build_report,
-    final_means,
-    required_checks,
-    save_subject_grid,
-)
+from semdistill.experiments.makd.report import build_report, final_means, save_subject_grid
 from semdistill.experiments.makd.train import align_edge, method_budgets, save_deliverable
 from semdistill.experiments.registry import register_experiment
-from semdistill.experiments.report import relative_gain
 from semdistill.experiments.rundir import RunDir
 from semdistill.generative.edge import EdgeLDM, load_edge, require_image_size
 from semdistill.metrics.complexity import count_parameters
@@ -45,24 +41,27 @@ from semdistill.metrics.consistency import ConsistencyScorer, consistency_scorer
 from semdistill.metrics.world_encoder import load_world_encoder
 from semdistill.results import Results
 
-__all__ = ["MAKDExperimentConfig", "build_report", "required_checks", "run", "run_subject"]
+__all__ = ["MAKDExperimentConfig", "build_report", "claims", "run", "run_subject"]
 
 
 def run_subject(cfg: MAKDExperimentConfig, run_dir: RunDir, subject: dict[str, str],
                 scorer: ConsistencyScorer, encoder: Any, results: Results,
-                base_edge: EdgeLDM) -> dict[str, Any]:
-    """All methods × budgets for one subject; appends records, returns its ``meta["grids"]``
-    entry (grid path, subject, reference points).
+                base_edge: EdgeLDM, headroom: Results) -> dict[str, Any]:
+    """All methods × budgets for one subject; appends records (the reference points to
+    ``headroom``), returns its ``meta["grids"]`` entry (grid path, subject, reference points).
 
     ``base_edge`` is the unaligned edge, never modified here (each method loads its own copy).
     """
     data = subject_data(cfg, subject, scorer, base_edge)
+    for point, value in data.ceilings.items():
+        headroom.add(seed=cfg.seed, subject=data.name, reference=point, consistency=value)
     grids: dict[str, torch.Tensor] = {"cloud": data.reference[: cfg.grid_images]}
     for method in cfg.methods:
         for steps in method_budgets(method, cfg.budgets):
             edge, deliverable, seconds = align_edge(cfg, run_dir, data, method, steps)
             images, scores = evaluate_edge(edge, data, method, cfg.makd, scorer, encoder)
-            add_records(results, record(data.name, method, steps, scores, seconds, deliverable),
+            add_records(results, record(cfg.seed, data.name, method, steps, scores, seconds,
+                                        deliverable),
                         cfg.budgets)
             if steps == max(cfg.budgets) or method == "none":
                 grids[method] = images[: cfg.grid_images]
@@ -81,8 +80,11 @@ def run(cfg: MAKDExperimentConfig, run_dir: RunDir) -> dict[str, Any]:
     results = Results("makd", "consistency")
     base_edge = load_edge(cfg.edge)
     require_image_size(base_edge, cfg.cloud.image_size)
-    grids = [run_subject(cfg, run_dir, s, scorer, encoder, results, base_edge)
+    headroom = Results("makd", "headroom")
+    grids = [run_subject(cfg, run_dir, s, scorer, encoder, results, base_edge, headroom)
              for s in cfg.subjects]
+    headroom.meta = {"ceiling": CEILING, "edge": cfg.edge.model or "shipped"}
+    headroom.save(run_dir.results / "headroom.json")
     unet_params = count_parameters(base_edge.unet)
     makd_rows = [r for r in results.records if r["method"] == "makd" and "params" in r]
     frac = max((r["params"] for r in makd_rows), default=0) / unet_params
@@ -96,11 +98,10 @@ def run(cfg: MAKDExperimentConfig, run_dir: RunDir) -> dict[str, Any]:
     }
     results.save(run_dir.results / "consistency.json")
     build_report(run_dir)
-    final = final_means(results, max(cfg.budgets))
-    summary = {f"consistency[{m}]": round(d["consistency"], 4) for m, d in final.items()}
-    if "none" in final and "makd" in final:
-        gain = relative_gain(final["makd"]["consistency"], final["none"]["consistency"])
-        summary["makd_gain"] = "n/a (baseline not positive)" if gain is None else round(gain, 4)
+    final = final_means(results, claim_budget(cfg))
+    summary: dict[str, Any] = {f"consistency[{m}]": round(d["consistency"], 4)
+                               for m, d in final.items()}
+    summary.update(verdicts(claims(cfg, run_dir.results)))
     summary["deliverable_fraction"] = round(frac, 5)
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     return summary

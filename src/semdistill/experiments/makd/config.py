@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from semdistill.experiments.registry import ExperimentConfig
 from semdistill.generative.edge import EdgeSpec
@@ -34,10 +34,26 @@ class MAKDExperimentConfig(ExperimentConfig):
     metrics: MetricSpec = Field(default_factory=MetricSpec)
     grid_images: int = Field(8, ge=1)
     min_gain: float = Field(0.44, description="required relative consistency gain (report)")
+    min_headroom: float = Field(
+        0.60, description="required relative gain of the cloud's images through the edge VAE "
+                          "over the unaligned edge: the scenario's room for alignment (report)")
+    claim_budget: int | None = Field(
+        None, ge=1, description="the step budget the claims compare methods at (None: the "
+                                "largest of budgets)")
+    reference: str = Field(
+        "", description="a reference folder (results/reference/dekag/makd) whose intervals a "
+                        "single seed's checks are placed against; empty: none")
     max_deliverable_fraction: float = Field(
         0.01, gt=0, le=1,
         description="the MAKD deliverable must hold fewer parameters than this fraction of the "
                     "edge UNet's (report)")
+
+    @model_validator(mode="after")
+    def _budget_is_run(self) -> MAKDExperimentConfig:
+        if self.claim_budget is not None and self.claim_budget not in self.budgets:
+            raise ValueError(f"claim_budget {self.claim_budget} is not one of budgets "
+                             f"{self.budgets}")
+        return self
 
     @field_validator("metrics")
     @classmethod

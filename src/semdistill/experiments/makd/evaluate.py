@@ -32,13 +32,13 @@ def evaluate_edge(edge: EdgeLDM, data: SubjectData, method: str, makd: MAKDConfi
     return images, {**scores, **{f"acc_{k}": v for k, v in acc.items()}}
 
 
-def record(subject: str, method: str, steps: int, scores: dict[str, float], seconds: float,
-           deliverable: MAKDDeliverable) -> dict[str, Any]:
+def record(seed: int, subject: str, method: str, steps: int, scores: dict[str, float],
+           seconds: float, deliverable: MAKDDeliverable) -> dict[str, Any]:
     """One results record; ``bytes`` and ``params`` when the method delivers parameters."""
     size = ({"bytes": deliverable.num_bytes, "params": deliverable.num_params}
             if deliverable.num_params else {})
-    return {"method": method, "subject": subject, "step": steps, **scores, "seconds": seconds,
-            **size}
+    return {"seed": seed, "method": method, "subject": subject, "step": steps, **scores,
+            "seconds": seconds, **size}
 
 
 def add_records(results: Results, rec: dict[str, Any], budgets: Sequence[int]) -> None:

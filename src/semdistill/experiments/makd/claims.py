@@ -1,0 +1,142 @@
+"""The required results of system ``makd`` as claims over seeds (docs/dekag-makd.md, "Claims
+and seeds").
+
+A run is one seed (``--set seed=k`` changes the cloud's teacher images, the evaluation seeds and
+every training draw); a reference folder merges several runs, each record carrying its ``seed``.
+Every claim is a statistic of one seed, *the mean over the held-out subjects*, paired by seed:
+within a seed every method is aligned to the same teacher images and drawn from the same
+evaluation seeds. Over N ≥ 2 seeds :func:`~semdistill.experiments.checks.judge` gives the verdict
+from the 95% t-interval of that statistic; one seed gives a SMOKE line, placed against a reference
+interval when one is given.
+
+- ``headroom``: the cloud's evaluation images seen through the edge's VAE (encode, decode) against
+  the unaligned edge, relative (≥ ``min_headroom``): how much alignment could gain at most on this
+  scenario, measured before any method.
+- ``makd_gain_vs_none``: MAKD's relative consistency gain over no alignment (≥ ``min_gain``) at
+  the claims' budget (``claim_budget``, default the largest).
+- ``makd_above_lora``, ``makd_above_metaword``: MAKD − each single-stage method (> 0), same budget.
+- ``deliverable_fraction``: a property of the method, not of a seed (a plain check).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from semdistill.experiments.checks import Check, judge
+from semdistill.experiments.makd.config import MAKDExperimentConfig
+from semdistill.results import Results
+
+#: the results files the claims read (every one a results-schema file with a ``seed`` per record).
+FILES = ("consistency.json", "headroom.json")
+#: the reference point that bounds what alignment can reach (docs/dekag-makd.md, "Headroom").
+CEILING = "cloud_through_edge_vae"
+
+
+def seed_of(record: Mapping[str, Any], main_seed: int) -> int:
+    """The record's seed (a record made before seeds were recorded belongs to ``main_seed``)."""
+    return int(record.get("seed", main_seed))
+
+
+def subject_means(records: Sequence[Mapping[str, Any]], main_seed: int, key: str = "consistency"
+                  ) -> dict[tuple[int, str, int], float]:
+    """``{(seed, method, step): mean over subjects of record[key]}``."""
+    acc: dict[tuple[int, str, int], list[float]] = defaultdict(list)
+    for r in records:
+        if r.get(key) is not None:
+            acc[(seed_of(r, main_seed), r["method"], int(r["step"]))].append(float(r[key]))
+    return {k: statistics.fmean(v) for k, v in acc.items()}
+
+
+def ceilings(headroom: Sequence[Mapping[str, Any]], main_seed: int) -> dict[tuple[int, str], float]:
+    """``{(seed, reference point): mean over subjects}`` of the headroom records."""
+    acc: dict[tuple[int, str], list[float]] = defaultdict(list)
+    for r in headroom:
+        acc[(seed_of(r, main_seed), r["reference"])].append(float(r["consistency"]))
+    return {k: statistics.fmean(v) for k, v in acc.items()}
+
+
+def claim_budget(cfg: MAKDExperimentConfig) -> int:
+    """The step budget the claims compare methods at."""
+    return cfg.claim_budget if cfg.claim_budget is not None else max(cfg.budgets)
+
+
+def gain_check(name: str, a: Mapping[int, float], b: Mapping[int, float], threshold: float,
+               what: str, reference: Mapping[str, Check] | None) -> Check | None:
+    """Claim ``a/b − 1 ≥ threshold`` per seed. A relative gain is stated only over a positive
+    ``b``: if any seed's is not (a pairwise cosine mean can be negative), the check fails with
+    the absolute difference instead of a meaningless percentage."""
+    seeds = [s for s in a if s in b]
+    if seeds and any(b[s] <= 0 for s in seeds):
+        ma, mb = (statistics.fmean(x[s] for s in seeds) for x in (a, b))
+        return Check(name, False, {"gain": None, "a": ma, "b": mb}, threshold,
+                     f"{what}: {ma:.4f} vs {mb:.4f} ({ma - mb:+.4f}): no relative gain over a "
+                     f"baseline that is not positive (required ≥ {threshold:.0%})")
+    return judge(name, {s: a[s] / b[s] - 1 for s in seeds}, threshold, "ge", f"{what}, relative",
+                 reference, fmt="+.1%")
+
+
+def _at(means: Mapping[tuple[int, str, int], float], method: str, step: int) -> dict[int, float]:
+    return {s: v for (s, m, st), v in sorted(means.items()) if m == method and st == step}
+
+
+def load_records(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """(consistency records, headroom records, consistency meta) of a run's results folder or a
+    reference folder. A run made before the headroom file existed gives its main seed's
+    reference points from the meta."""
+    res = Results.load(folder / "consistency.json")
+    path = folder / "headroom.json"
+    if path.is_file():
+        headroom = Results.load(path).records
+    else:
+        headroom = [{"subject": g["subject"], "reference": k, "consistency": v}
+                    for g in res.meta.get("grids", []) for k, v in g.get("ceilings", {}).items()]
+    return res.records, headroom, res.meta
+
+
+def claims(cfg: MAKDExperimentConfig, folder: Path,
+           reference: Mapping[str, Check] | None = None) -> list[Check]:
+    """The required-results checks from the results files in ``folder`` (any number of seeds)."""
+    records, headroom, meta = load_records(folder)
+    means = subject_means(records, cfg.seed)
+    budget = claim_budget(cfg)
+    none = _at(means, "none", budget)
+    out: list[Check | None] = []
+    ceiling = {s: v for (s, k), v in ceilings(headroom, cfg.seed).items() if k == CEILING}
+    out.append(gain_check("headroom", ceiling, none, cfg.min_headroom,
+                          "the cloud's images through the edge VAE vs the unaligned edge",
+                          reference))
+    makd = _at(means, "makd", budget)
+    out.append(gain_check("makd_gain_vs_none", makd, none, cfg.min_gain,
+                          f"MAKD vs no alignment at {budget} steps", reference))
+    for other in ("lora", "metaword"):
+        value = _at(means, other, budget)
+        diff = {s: makd[s] - value[s] for s in makd if s in value}
+        out.append(judge(f"makd_above_{other}", diff, 0.0, "gt",
+                         f"MAKD − {other}-only consistency at {budget} steps", reference))
+    frac = meta.get("deliverable_fraction")
+    if frac is not None:
+        limit, size = cfg.max_deliverable_fraction, meta.get("deliverable_bytes")
+        out.append(Check("deliverable_fraction", frac < limit,
+                         {"deliverable_fraction": frac, "deliverable_bytes": size}, limit,
+                         f"deliverable = {frac:.3%} of the edge UNet parameters ({size} bytes; "
+                         f"required < {limit * 100:g}%)"))
+    return [c for c in out if c is not None]
+
+
+def steps_to_reach(means: Mapping[tuple[int, str, int], float], level: Mapping[int, float]
+                   ) -> dict[str, dict[int, int | None]]:
+    """``{method: {seed: the smallest budget whose consistency ≥ level[seed]}}`` (None: none of
+    the budgets): the paper's efficiency, how many distillation steps each method needs."""
+    out: dict[str, dict[int, int | None]] = defaultdict(dict)
+    for (seed, method, step), v in sorted(means.items(), key=lambda kv: kv[0][2]):
+        if step == 0 or seed not in level:
+            continue
+        if out[method].get(seed) is None and v >= level[seed]:
+            out[method][seed] = step
+        else:
+            out[method].setdefault(seed, None)
+    return dict(out)
