@@ -199,7 +199,7 @@ def test_reference_for_places_one_seed_and_names_another_config(tmp_path):
               "(reference)")
     assert reference_for(FakeConfig(reference=str(tmp_path / "none")))[1] == (
         f"no reference results at {tmp_path / 'none'} yet (reference)")
-    assert reference_for(FakeConfig()) == (None, "")
+    assert reference_for(FakeConfig()) == reference_for(FakeConfig(reference="")) == (None, "")
     with pytest.raises(ReferenceError, match="not a semdistill reference manifest of system "
                                              "'fake-b'"):
         reference_for(FakeConfig(system="fake-b", reference=str(ref)))

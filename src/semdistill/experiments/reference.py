@@ -81,7 +81,7 @@ class ReferenceSpec:
             ``reference`` (check name → Check, or None).
         seeds: ``seeds(cfg) -> list[int]``: the training seeds of a run, main seed first.
         reference_key: the dotted config key of the reference folder (``eval.reference``; its
-            value a path or None): the folder a run is placed against.
+            value a path, or None or empty for none): the folder a run is placed against.
     """
 
     system: str
@@ -359,13 +359,13 @@ def resolve(path: str) -> Path:
 def reference_for(cfg: ExperimentConfig) -> tuple[dict[str, Check] | None, str]:
     """The reference checks for ``cfg`` (by name) and a sentence for the report.
 
-    No reference path in the config, a folder that does not exist yet, or one made for another
+    No reference path in the config (None or empty), a folder that does not exist yet, or one made for another
     config: None and a note naming why (the single seeds are then not placed). A corrupt
     reference or one with a path escape: :class:`ReferenceError`.
     """
     spec = reference_spec(cfg.system)
     path = spec.reference_path(cfg)
-    if path is None:
+    if not path:
         return None, ""
     folder = resolve(path)
     if not (folder / MANIFEST).is_file():
