@@ -1,6 +1,7 @@
-"""Reference results of system ``ltsc``: its :class:`~semdistill.experiments.reference.ReferenceSpec`
-(the shipped folders ``results/reference/ltsc/`` and ``results/reference/ltsc-flat/``; docs/ltsc.md,
-"Claims and seeds"). Folders, manifests, checksums and config comparison are generic
+"""Reference results of system ``ltsc``: its
+:class:`~semdistill.experiments.reference.ReferenceSpec` (the shipped folders
+``results/reference/ltsc/`` and ``results/reference/ltsc-flat/``; docs/ltsc.md, "Claims and
+seeds"). Folders, manifests, checksums and config comparison are generic
 (:mod:`semdistill.experiments.reference`).
 
 An ltsc run trains ``runs.seeds`` seeds itself (:func:`~.config.seeds_of`) and its records carry
