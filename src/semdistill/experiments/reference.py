@@ -234,8 +234,8 @@ def _wall_seconds(info: Mapping[str, Any]) -> float | None:
 
 
 def _config_sha(rd: RunDir) -> str | None:
-    return rd.read_json("run.json").get("config_sha256") if (rd.path / "run.json").is_file() \
-        else None
+    """The hash of the run's config.yaml that its run.json records (checked by _open)."""
+    return rd.read_json("run.json").get("config_sha256")
 
 
 def make_reference(run_dirs: Sequence[RunDir], out: Path, command: str | None = None,
@@ -271,7 +271,7 @@ def make_reference(run_dirs: Sequence[RunDir], out: Path, command: str | None = 
         "claims_fingerprint": fingerprint(compared_config(spec, first.cfg)),
         "config_sha256": _config_sha(first.rd), "config": first.cfg.model_dump(mode="json"),
         "seeds": seeds,
-        "runs": [{"run": run.rd.path.name, "seed": run.cfg.seed, "seeds": run.seeds,
+        "runs": [{"run": run.rd.path.resolve().name, "seed": run.cfg.seed, "seeds": run.seeds,
                   "config_sha256": _config_sha(run.rd), "wall_seconds": wall}
                  for run, wall in zip(runs, walls, strict=True)],
         "command": command or "; ".join(f"semdistill run {run.rd.path / 'config.yaml'}"
