@@ -31,6 +31,7 @@ from semdistill.experiments.makd.claims import CEILING, claim_budget, claims
 from semdistill.experiments.makd.config import MAKDExperimentConfig
 from semdistill.experiments.makd.data import subject_data, subject_name
 from semdistill.experiments.makd.evaluate import add_records, evaluate_edge, record
+from semdistill.experiments.makd.reference import SPEC as REFERENCE_SPEC
 from semdistill.experiments.makd.report import build_report, final_means, save_subject_grid
 from semdistill.experiments.makd.train import align_edge, method_budgets, save_deliverable
 from semdistill.experiments.registry import register_experiment
@@ -42,7 +43,8 @@ from semdistill.metrics.consistency import ConsistencyScorer, consistency_scorer
 from semdistill.metrics.world_encoder import load_world_encoder
 from semdistill.results import Results
 
-__all__ = ["MAKDExperimentConfig", "build_report", "claims", "run", "run_subject"]
+__all__ = ["REFERENCE_SPEC", "MAKDExperimentConfig", "build_report", "claims", "run",
+           "run_subject"]
 
 
 def run_subject(cfg: MAKDExperimentConfig, run_dir: RunDir, subject: dict[str, str],
