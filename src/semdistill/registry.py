@@ -40,6 +40,12 @@ class Registry(Generic[T]):
             valid = ", ".join(sorted(self._items)) or "(none)"
             raise KeyError(f"unknown {self.kind} {name!r}; valid: {valid}") from None
 
+    def unregister(self, name: str) -> T:
+        """Remove ``name`` (what a test or a plugin registered for a while); returns it."""
+        item = self.get(name)
+        del self._items[name]
+        return item
+
     def names(self) -> list[str]:
         return sorted(self._items)
 

@@ -1,17 +1,23 @@
 """The MAKD deliverable: what the cloud ships to the edge (LoRA weights + one metaword).
 
 One safetensors file (``lora.<peft key>`` tensors, ``metaword`` (D,), string metadata with the
-format tag ``semdistill.makd/1``); :meth:`MAKDDeliverable.export_diffusers` also writes the two
-files that diffusers' ``load_lora_weights`` and ``load_textual_inversion`` read. The LoRA config
+format tag ``semdistill.makd/1`` and the fingerprint and origin of the base edge it was made
+for, ``edge_fingerprint`` / ``edge_origin``); :meth:`MAKDDeliverable.export_diffusers` also
+writes the two files that diffusers' ``load_lora_weights`` and ``load_textual_inversion`` read. The LoRA config
 of the distillation and of every load is :func:`lora_config`, so both build the same adapter.
 
-The edge is duck-typed (``tokenizer``, ``text_encoder``, ``unet``, ``metaword``): this module
+Applying it to an edge whose :meth:`~semdistill.generative.edge.EdgeLDM.fingerprint` differs is
+refused before anything changes; a file from before fingerprints is applied with a warning.
+
+The edge is duck-typed (``tokenizer``, ``text_encoder``, ``unet``, ``metaword``,
+``fingerprint()``, ``origin``): this module
 does not import :mod:`semdistill.generative.edge`, which imports it to load alignments.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +31,13 @@ from safetensors import SafetensorError, safe_open
 from semdistill.generative.errors import AlignmentError
 from semdistill.generative.metaword import add_metaword
 from semdistill.metrics.complexity import count_parameters
-from semdistill.utils.io import save_tensors
+from semdistill.utils.io import SHA256_HEX, save_tensors
 
 ADAPTER = "makd"
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
 FORMAT = "semdistill.makd/1"
+
+log = logging.getLogger(__name__)
 
 
 def lora_config(rank: int, alpha: float, targets: Sequence[str]) -> LoraConfig:
@@ -43,6 +51,9 @@ class MAKDDeliverable:
     """What the cloud ships to the edge: LoRA weights and/or one metaword embedding.
 
     ``lora`` maps peft state-dict keys (adapter name stripped) to tensors; ``embedding`` is (D,).
+    ``edge_fingerprint`` / ``edge_origin``: the base edge it was made for (its
+    ``fingerprint()`` and ``origin``; None / "" for files from before fingerprints); ``file``:
+    where it was loaded from (for messages).
     """
 
     token: str | None = None
@@ -53,6 +64,9 @@ class MAKDDeliverable:
     rank: int = 0
     alpha: float = 0.0
     targets: list[str] = field(default_factory=lambda: list(LORA_TARGETS))
+    edge_fingerprint: str | None = None
+    edge_origin: str = ""
+    file: Path | None = None
 
     @property
     def num_params(self) -> int:
@@ -69,7 +83,8 @@ class MAKDDeliverable:
         return {"format": FORMAT, "token": self.token or "", "class_word": self.class_word or "",
                 "placement": self.placement,
                 "rank": str(self.rank), "alpha": str(self.alpha),
-                "targets": json.dumps(self.targets)}
+                "targets": json.dumps(self.targets),
+                "edge_fingerprint": self.edge_fingerprint or "", "edge_origin": self.edge_origin}
 
     def save(self, path: str | Path) -> Path:
         """One safetensors file: ``lora.<key>`` tensors, ``metaword`` (D,), metadata."""
@@ -93,13 +108,18 @@ class MAKDDeliverable:
                     raise AlignmentError(f"{path} is not a MAKD deliverable "
                                          f"({meta.get('format')!r})")
                 tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+            fp = meta.get("edge_fingerprint") or None
+            if fp is not None and not SHA256_HEX.fullmatch(fp):
+                raise ValueError(f"edge_fingerprint {fp[:20]!r} is not a SHA-256 hex digest")
             return cls(token=meta["token"] or None, class_word=meta["class_word"] or None,
                        # files written before placements existed used "before_class"
                        placement=meta.get("placement", "before_class"),
                        embedding=tensors.get("metaword"),
                        lora={k[5:]: v for k, v in tensors.items() if k.startswith("lora.")},
                        rank=int(meta["rank"]), alpha=float(meta["alpha"]),
-                       targets=list(json.loads(meta["targets"])))
+                       targets=list(json.loads(meta["targets"])),
+                       edge_fingerprint=fp, file=path,
+                       edge_origin=" ".join(meta.get("edge_origin", "").split()))  # one line
         except (SafetensorError, OSError, KeyError, ValueError, TypeError) as err:
             if isinstance(err, AlignmentError):
                 raise
@@ -125,8 +145,24 @@ class MAKDDeliverable:
     def lora_config(self) -> LoraConfig:
         return lora_config(self.rank, self.alpha, self.targets)
 
+    def check_edge(self, edge: Any) -> None:
+        """Refuse, in one :class:`AlignmentError` line, an ``edge`` other than the base this
+        deliverable was made for; without a recorded fingerprint (an older file) log a warning."""
+        name = self.file or "MAKD deliverable"
+        if self.edge_fingerprint is None:
+            log.warning("%s records no edge fingerprint (written before fingerprints): applied "
+                        "to the edge at %s unchecked", name, edge.origin)
+            return
+        own = edge.fingerprint()
+        if own != self.edge_fingerprint:
+            raise AlignmentError(
+                f"{name}: made for the edge {self.edge_fingerprint[:12]} "
+                f"({self.edge_origin or 'origin not recorded'}), not for this edge {own[:12]} "
+                f"({edge.origin}); apply it to the edge it was made for, or align this edge")
+
     def apply_to(self, edge: Any) -> None:
-        """Add the metaword and LoRA adapter to ``edge`` (in place)."""
+        """Add the metaword and LoRA adapter to ``edge`` (in place), after :meth:`check_edge`."""
+        self.check_edge(edge)
         if self.embedding is not None and self.token:
             dim = edge.text_encoder.get_input_embeddings().weight.shape[1]
             if self.embedding.numel() != dim:

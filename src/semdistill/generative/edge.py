@@ -35,6 +35,7 @@ from semdistill.config import ConfigError, StrictModel
 from semdistill.generative.tokenizer import build_clip_tokenizer
 from semdistill.hub import ModelNotAvailable, load_or_explain
 from semdistill.registry import Registry
+from semdistill.utils.io import fingerprint_tensors
 
 if TYPE_CHECKING:
     from semdistill.generative.deliverable import MAKDDeliverable
@@ -116,6 +117,9 @@ class EdgeLDM:
         self.tokenizer, self.scheduler = tokenizer, scheduler
         self.sampler, self.steps, self.guidance, self.batch_size = sampler, steps, guidance, batch_size
         self.metaword: str | None = None
+        #: where the model was loaded from (folder or hub id); None: built in memory
+        self.source: str | None = None
+        self._fingerprint: str | None = None
         self.to(device)
         for m in (vae, unet, text_encoder):
             m.eval()
@@ -142,7 +146,9 @@ class EdgeLDM:
                 "tokenizer": CLIPTokenizer.from_pretrained(src, subfolder="tokenizer"),
                 "scheduler": DDPMScheduler.from_pretrained(src, subfolder="scheduler"),
             }
-            return cls(**parts, device=device, **(_generation_defaults(src) | kw))
+            edge = cls(**parts, device=device, **(_generation_defaults(src) | kw))
+            edge.source = src
+            return edge
 
         return load_or_explain(load, path, "edge model")
 
@@ -273,6 +279,20 @@ class EdgeLDM:
         """The Generator protocol: (B, 3, H, W) images in [0, 1]."""
         return self.decode_latents(self.generate_latents(prompts, seeds))
 
+    # ---- identity ------------------------------------------------------------------------
+    def fingerprint(self) -> str:
+        """Hex SHA-256 of the base model (:func:`base_tensors`): what a MAKD deliverable records
+        about the edge it was made on. Computed at the first call and kept (alignment adds
+        LoRA layers and metaword rows, which it leaves out; nothing else changes the base)."""
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint_tensors(base_tensors(self))
+        return self._fingerprint
+
+    @property
+    def origin(self) -> str:
+        """The model's source for messages: its folder or hub id, or "built in memory"."""
+        return self.source or "built in memory"
+
     # ---- alignment (MAKD deliverable) ----------------------------------------------------
     def load_alignment(self, path: str | Path) -> MAKDDeliverable:
         """Load a MAKD deliverable file and apply it; returns the deliverable."""
@@ -283,8 +303,26 @@ class EdgeLDM:
         return deliverable
 
     def apply_alignment(self, deliverable: MAKDDeliverable) -> None:
-        """Add the metaword token and the LoRA adapter: prompts with the metaword are aligned."""
+        """Add the metaword token and the LoRA adapter: prompts with the metaword are aligned.
+        A deliverable made for another base edge is refused first (an ``AlignmentError``)."""
         deliverable.apply_to(self)
+
+
+def base_tensors(edge: EdgeLDM) -> dict[str, torch.Tensor]:
+    """The base model's parameters and buffers by ``unet.*``, ``text_encoder.*``, ``vae.*``:
+    without peft LoRA tensors (a wrapped layer keeps its own name, ``.base_layer`` dropped) and
+    without the token-embedding rows of added, non-special tokens (metawords)."""
+    out = {f"{part}.{name.replace('.base_layer', '')}": t
+           for part in ("unet", "text_encoder", "vae")
+           for name, t in getattr(edge, part).state_dict().items() if "lora_" not in name}
+    special = set(edge.tokenizer.all_special_tokens)
+    added = {i for tok, i in edge.tokenizer.get_added_vocab().items() if tok not in special}
+    if added:
+        emb = edge.text_encoder.get_input_embeddings()
+        key = next(f"text_encoder.{n}.weight" for n, m in edge.text_encoder.named_modules()
+                   if m is emb)
+        out[key] = out[key][[i for i in range(out[key].shape[0]) if i not in added]]
+    return out
 
 
 def _diffusers_version() -> str:

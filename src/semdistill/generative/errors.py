@@ -7,3 +7,7 @@ from semdistill.errors import UserError
 
 class AlignmentError(UserError, ValueError):
     """A MAKD deliverable does not fit the edge model it is applied to."""
+
+
+class EdgeFileError(UserError, ValueError):
+    """A file of an edge model folder is damaged (its ``pretrain_summary.json``)."""

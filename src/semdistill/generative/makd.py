@@ -107,7 +107,8 @@ def align(
     ``method`` is an ablation from :data:`METHODS`; ``steps`` the total optimizer-step budget.
     """
     use_m, use_l = METHODS.get(method)
-    deliverable = MAKDDeliverable(class_word=class_word, placement=cfg.metaword_placement)
+    deliverable = MAKDDeliverable(class_word=class_word, placement=cfg.metaword_placement,
+                                  edge_fingerprint=edge.fingerprint(), edge_origin=edge.origin)
     if not (use_m or use_l) or steps <= 0:
         return deliverable
     work = Path(work)

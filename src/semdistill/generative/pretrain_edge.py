@@ -10,13 +10,17 @@ The G-KA scenario: the VAE learns to represent every style and subject (``vae_st
 ``vae_exclude``); the denoiser sees only ``styles`` (default "flat") and never the ``exclude``
 subjects (default: every star and heart). The cloud renders those subjects in its own style, which
 the edge can encode and decode but has never learned to draw, and MAKD distils them.
+
+The saved folder's ``pretrain_summary.json`` records the config, so :func:`require_held_out`
+can refuse a subject given as held out that the denoiser was trained on.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +29,24 @@ from pydantic import Field
 from torch import nn
 
 from semdistill.config import ConfigError, StrictModel, TrainConfig
-from semdistill.data.world.samples import WorldSample, caption_words, render_world
+from semdistill.data.world.samples import (
+    WorldSample,
+    caption_words,
+    make_subject,
+    render_world,
+    subject_name,
+)
 from semdistill.engine import Trainer, batch_indices
 from semdistill.generative.diffusion import eps_loss
 from semdistill.generative.edge import EdgeArch, EdgeLDM
+from semdistill.generative.errors import EdgeFileError
 from semdistill.metrics.complexity import count_parameters
 from semdistill.metrics.world_encoder import WorldEncoder, attribute_accuracy
+
+log = logging.getLogger(__name__)
+
+#: the file next to a pre-trained edge's weights that records its config (and its accuracy)
+SUMMARY = "pretrain_summary.json"
 
 #: words every edge vocabulary has, so prompt templates and class words always tokenize whole.
 EXTRA_WORDS = ("a", "an", "the", "of", "photo", "picture", "image", "drawing", "shape", "in",
@@ -225,5 +241,50 @@ def pretrain_edge(cfg: EdgePretrainConfig, out: str | Path, work: str | Path,
         summary["vae_reconstruction_accuracy"] = reconstruction_accuracy(
             edge, encoder, _vae_world("test", cfg.eval_samples, cfg))
     edge.save_pretrained(out)
-    (out / "pretrain_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+# ---- held-out subjects -----------------------------------------------------------------------
+def held_out(subject: Mapping[str, str], exclude: Sequence[Mapping[str, str]]) -> bool:
+    """Whether the denoiser never saw ``subject``: some ``exclude`` entry covers it (every key
+    of the entry is in the subject with the same value; a key the entry lacks is any value)."""
+    return any(make_subject(entry).matches(subject) for entry in exclude)
+
+
+def denoiser_exclude(folder: str | Path) -> list[dict[str, str]] | None:
+    """``config.exclude`` of the ``pretrain_summary.json`` in an edge folder: what its denoiser
+    never saw. None when the folder has none (a user's SD model, a hub id): nothing is known.
+    A summary whose entries are not attribute dicts of the world is one :class:`EdgeFileError`."""
+    path = Path(folder) / SUMMARY
+    if not path.is_file():
+        return None
+    try:
+        exclude = json.loads(path.read_text(encoding="utf-8"))["config"]["exclude"]
+        if not isinstance(exclude, list) or not all(isinstance(e, dict) for e in exclude):
+            raise TypeError("not a list of attribute dicts")
+        for entry in exclude:
+            make_subject(entry)  # known attributes and values only
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        raise EdgeFileError(f"{path}: damaged edge summary, config.exclude unreadable "
+                            f"({type(err).__name__}: {err})") from None
+    return exclude
+
+
+def require_held_out(edge: EdgeLDM, subjects: Mapping[str, Mapping[str, str]]) -> None:
+    """Refuse, before any work, a subject given as held out that ``edge``'s denoiser was trained
+    on (:func:`held_out` against :func:`denoiser_exclude` of the folder it was loaded from):
+    one :class:`~semdistill.config.ConfigError` line naming the config key (the keys of
+    ``subjects``). An edge without a summary is not checked (one info line)."""
+    exclude = None if edge.source is None else denoiser_exclude(edge.source)
+    if exclude is None:
+        log.info("the edge (%s) records no %s: held-out subjects not checked", edge.origin,
+                 SUMMARY)
+        return
+    for key, subject in subjects.items():
+        if not held_out(subject, exclude):
+            excluded = ", ".join(" ".join(v for _, v in sorted(e.items())) or "everything"
+                                 for e in exclude) or "nothing"
+            raise ConfigError(f"config: {key}: subject {subject_name(subject)}: the edge at "
+                              f"{edge.source} was trained on it (its denoiser excluded only: "
+                              f"{excluded}); choose a held-out subject")

@@ -191,6 +191,13 @@ class LatentJSCC(nn.Module):
         # symbols are normalized before quantization: the constellation points go out as they are
         self.link = Link.from_config(config.channel, normalize=False)
 
+    def describe(self) -> str:
+        """One line naming the codec for messages: ``LatentJSCC 4×8×8, K_max 128, rates
+        16/32/64/128, 16qam``."""
+        c = self.config
+        return (f"LatentJSCC {'×'.join(map(str, self.latent_shape))}, K_max {c.k_max}, rates "
+                f"{'/'.join(map(str, c.rates))}, {c.constellation}")
+
     @property
     def bits_per_symbol(self) -> int:
         """Bits carried by one symbol of the constellation (0 for analog ``quantize="none"``)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from semdistill.cli import main
-from semdistill.experiments.ltsc.reference import (
+from semdistill.experiments.reference import (
     MANIFEST,
     REPO_ROOT,
     ReferenceError,
@@ -99,7 +99,7 @@ def test_a_reference_rebuilds_the_runs_claims_table(two_seeds):
 @pytest.mark.parametrize("config, folder", [("shapes.yaml", "ltsc"), ("flat.yaml", "ltsc-flat")])
 def test_the_shipped_reference_rebuilds_its_claims_table(config, folder):
     from semdistill.experiments import load_config_file
-    from semdistill.experiments.ltsc.reference import check_matches, resolve
+    from semdistill.experiments.reference import check_matches, resolve
 
     shipped = REPO_ROOT / "results" / "reference" / folder
     assert shipped.is_dir(), f"results/reference/{folder} is shipped with the repository"

@@ -35,6 +35,11 @@ def make_subject(spec: Mapping[str, Any] | None) -> Any:
     return Subject(**dict(spec or {}))
 
 
+def subject_name(subject: Mapping[str, str]) -> str:
+    """The subject's attribute values in key order, style left out (``red triangle``)."""
+    return " ".join(v for k, v in sorted(subject.items()) if k != "style")
+
+
 def render_world(
     split: str, size: int, image_size: int, seed: int, styles: Sequence[str],
     exclude: Sequence[Mapping[str, Any]] = (),

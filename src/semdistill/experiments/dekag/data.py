@@ -25,6 +25,7 @@ from semdistill.generative.deliverable import MAKDDeliverable
 from semdistill.generative.edge import EdgeLDM, load_edge, require_image_size
 from semdistill.generative.generators import Generator, build_generator
 from semdistill.generative.makd import align, edge_prompts
+from semdistill.generative.pretrain_edge import require_held_out
 from semdistill.utils.io import save_tensors
 from semdistill.utils.seeds import derive_seeds
 
@@ -144,6 +145,7 @@ def generate_datasets(cfg: DekagConfig, run_dir: RunDir
     t0 = time.perf_counter()
     edge = load_edge(cfg.edge)
     require_image_size(edge, size)
+    require_held_out(edge, {"data.subject": d.subject})
     cloud = build_generator(cfg.cloud)
     steps = d.gen_steps
     base_p = general_prompts(d.base_prompts, d.world_seed + 17, size)

@@ -51,13 +51,14 @@ from semdistill.experiments.ltsc.data import (
 from semdistill.experiments.ltsc.deploy import deploy_parts
 from semdistill.experiments.ltsc.digital import run_digital
 from semdistill.experiments.ltsc.evaluate import evaluate_students, measure_complexity
-from semdistill.experiments.ltsc.reference import reference_for
+from semdistill.experiments.ltsc.reference import SPEC as REFERENCE_SPEC
 from semdistill.experiments.ltsc.report import (
     build_report,
     required_checks,
     write_report,
 )
 from semdistill.experiments.ltsc.train import build_student, save_timing_results, train_all
+from semdistill.experiments.reference import reference_for
 from semdistill.experiments.registry import register_experiment
 from semdistill.experiments.rundir import RunDir
 
@@ -110,6 +111,7 @@ __all__ = [
     "AugmentSection",
     "EvalSection",
     "LTSCConfig",
+    "REFERENCE_SPEC",
     "RunsSection",
     "StoreSection",
     "TeacherSection",

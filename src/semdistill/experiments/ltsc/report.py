@@ -22,8 +22,8 @@ from semdistill.experiments.ltsc.claims import (
 )
 from semdistill.experiments.ltsc.config import LTSCConfig, run_config, seeds_of
 from semdistill.experiments.ltsc.digital import report_digital
-from semdistill.experiments.ltsc.reference import reference_for
 from semdistill.experiments.readings import readings_section
+from semdistill.experiments.reference import reference_for
 from semdistill.experiments.report import MarkdownReport, pivot
 from semdistill.experiments.rundir import RunDir
 from semdistill.figures import (

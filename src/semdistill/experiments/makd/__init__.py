@@ -31,17 +31,20 @@ from semdistill.experiments.makd.claims import CEILING, claim_budget, claims
 from semdistill.experiments.makd.config import MAKDExperimentConfig
 from semdistill.experiments.makd.data import subject_data, subject_name
 from semdistill.experiments.makd.evaluate import add_records, evaluate_edge, record
+from semdistill.experiments.makd.reference import SPEC as REFERENCE_SPEC
 from semdistill.experiments.makd.report import build_report, final_means, save_subject_grid
 from semdistill.experiments.makd.train import align_edge, method_budgets, save_deliverable
 from semdistill.experiments.registry import register_experiment
 from semdistill.experiments.rundir import RunDir
 from semdistill.generative.edge import EdgeLDM, load_edge, require_image_size
+from semdistill.generative.pretrain_edge import require_held_out
 from semdistill.metrics.complexity import count_parameters
 from semdistill.metrics.consistency import ConsistencyScorer, consistency_scorer
 from semdistill.metrics.world_encoder import load_world_encoder
 from semdistill.results import Results
 
-__all__ = ["MAKDExperimentConfig", "build_report", "claims", "run", "run_subject"]
+__all__ = ["REFERENCE_SPEC", "MAKDExperimentConfig", "build_report", "claims", "run",
+           "run_subject"]
 
 
 def run_subject(cfg: MAKDExperimentConfig, run_dir: RunDir, subject: dict[str, str],
@@ -75,11 +78,12 @@ def run_subject(cfg: MAKDExperimentConfig, run_dir: RunDir, subject: dict[str, s
 def run(cfg: MAKDExperimentConfig, run_dir: RunDir) -> dict[str, Any]:
     """Ablations × budgets × held-out subjects → results, plots, grids, report."""
     t0 = time.perf_counter()
+    base_edge = load_edge(cfg.edge)
+    require_image_size(base_edge, cfg.cloud.image_size)
+    require_held_out(base_edge, {f"subjects[{i}]": s for i, s in enumerate(cfg.subjects)})
     encoder = load_world_encoder(cfg.metrics.world_encoder, device=cfg.edge.device)
     scorer = consistency_scorer(cfg.metrics, device=cfg.edge.device)  # the config requires one
     results = Results("makd", "consistency")
-    base_edge = load_edge(cfg.edge)
-    require_image_size(base_edge, cfg.cloud.image_size)
     headroom = Results("makd", "headroom")
     grids = [run_subject(cfg, run_dir, s, scorer, encoder, results, base_edge, headroom)
              for s in cfg.subjects]

@@ -8,12 +8,12 @@ and seen through the edge's VAE.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from semdistill.data.world.samples import subject_name
 from semdistill.experiments.makd.config import MAKDExperimentConfig
 from semdistill.generative.edge import EdgeLDM
 from semdistill.generative.generators import build_generator
@@ -48,11 +48,6 @@ class SubjectData:
     reference: torch.Tensor
     intended: list[Any]
     ceilings: dict[str, float]
-
-
-def subject_name(subject: Mapping[str, str]) -> str:
-    """The subject's attribute values in key order, style left out (``red triangle``)."""
-    return " ".join(v for k, v in sorted(subject.items()) if k != "style")
 
 
 def reference_points(scorer: ConsistencyScorer, reference: torch.Tensor,

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from semdistill.experiments.checks import REQUIRED_RESULTS, Check, check_lines
+from semdistill.experiments.checks import REQUIRED_RESULTS, check_lines
 from semdistill.experiments.makd.claims import (
     CEILING,
     ceilings,
@@ -26,6 +26,7 @@ from semdistill.experiments.makd.claims import (
 )
 from semdistill.experiments.makd.config import MAKDExperimentConfig
 from semdistill.experiments.readings import readings_section
+from semdistill.experiments.reference import reference_for
 from semdistill.experiments.registry import load_config
 from semdistill.experiments.report import MarkdownReport, gain_text
 from semdistill.experiments.rundir import RunDir
@@ -45,13 +46,6 @@ def final_means(results: Results, budget: int) -> dict[str, dict[str, float]]:
             if isinstance(v, float) and k not in {"step"}:
                 m.setdefault(k, []).append(v)
     return {m: {k: sum(v) / len(v) for k, v in d.items()} for m, d in out.items()}
-
-
-def reference_checks(cfg: MAKDExperimentConfig) -> tuple[dict[str, Check] | None, str]:
-    """The reference checks a single seed is placed against, and a note (hook for the shared
-    reference registry; no reference yet)."""
-    return None, ("" if not cfg.reference else
-                  f"(reference {cfg.reference}: reference folders for makd are not read yet)")
 
 
 def save_subject_grid(run_dir: RunDir, tag: str, images: Mapping[str, torch.Tensor]) -> str:
@@ -169,7 +163,7 @@ def build_report(run_dir: RunDir) -> Path:
     reference = reference_text(headroom, final.get("none", {}).get("consistency"))
     if reference:
         rep.text(reference)
-    ref_checks, ref_note = reference_checks(cfg)
+    ref_checks, ref_note = reference_for(cfg)
     rep.section(REQUIRED_RESULTS).bullets(
         check_lines(claims(cfg, run_dir.results, ref_checks), empty="(no MAKD rows)"))
     if ref_note:

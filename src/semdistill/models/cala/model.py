@@ -7,12 +7,17 @@ weights ``g`` ``(B, E)``, which are handed to every wrapped layer before the cod
 context :meth:`CALAModel.condition`), so the codec code itself never changes. The same
 machinery serves the baselines: VGSA is a one-hot gate over SNR groups
 (:mod:`semdistill.models.vgsa`) and the shared LoRA is one expert with a constant gate.
+
+Adapter files record the fingerprint of the frozen base codec they were trained on
+(:meth:`CALAModel.base_identity`); loading them into a model on another base is refused before
+anything changes.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,15 +26,21 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from pydantic import BaseModel
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
+from semdistill.config import stable_dump
 from semdistill.errors import UserError
 from semdistill.metrics.complexity import count_parameters
 from semdistill.models.cala.config import CALAConfig
 from semdistill.models.cala.layer import LAYER_TYPES, GatedLoRALayer
-from semdistill.utils.io import save_tensors
+from semdistill.utils.io import SHA256_HEX, fingerprint_tensors, save_tensors
+
+FORMAT = "semdistill.cala/1"
+
+log = logging.getLogger(__name__)
 
 
 class AdapterFileError(UserError, ValueError):
@@ -219,6 +230,34 @@ class CALAModel(nn.Module):
                               base=self.base_parameters, total=count_parameters(self))
 
     # ---- files ---------------------------------------------------------------------------
+    def base_state_dict(self) -> dict[str, torch.Tensor]:
+        """The frozen base codec's state dict as before the adapters were injected (a wrapped
+        layer's ``<name>.base.<leaf>`` as ``<name>.<leaf>``; its ``lora_A`` / ``lora_B`` left out)."""
+        out = {}
+        for key, value in self.model.state_dict().items():
+            head, _, leaf = key.rpartition(".")
+            layer, _, child = head.rpartition(".")
+            if head in self.adapters:  # <name>.lora_A / <name>.lora_B
+                continue
+            out[f"{layer}.{leaf}" if child == "base" and layer in self.adapters else key] = value
+        return out
+
+    def base_identity(self) -> tuple[str, str]:
+        """``(fingerprint, origin)`` of the frozen base codec: the hex SHA-256
+        (:func:`~semdistill.utils.io.fingerprint_tensors`) of :meth:`base_state_dict` with the
+        codec's class name and config (``model.config``, a pydantic model: its stable dump), and
+        a line naming it for messages (``describe()`` of the codec if it has one). Unmerged
+        weights only: while merged the base weights hold an expert mixture."""
+        if self.merged:
+            raise RuntimeError("unmerge() before fingerprinting the base codec")
+        config = getattr(self.model, "config", None)
+        extra = {"class": type(self.model).__name__,
+                 "config": stable_dump(config) if isinstance(config, BaseModel) else None}
+        describe = getattr(self.model, "describe", None)
+        name = describe() if callable(describe) else type(self.model).__name__
+        return (fingerprint_tensors(self.base_state_dict(), extra),
+                f"{name}, {self.base_parameters:,} parameters")
+
     def adapter_state_dict(self) -> dict[str, torch.Tensor]:
         """The trainable tensors only (``model.*.lora_A/B`` and ``gate.*``)."""
         return {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()
@@ -230,16 +269,22 @@ class CALAModel(nn.Module):
             raise RuntimeError("unmerge() before saving adapters")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"format": "semdistill.cala/1", "config": self.config.model_dump_json(),
-                "num_rates": str(self.num_rates), "gate": type(self.gate).__name__}
+        fingerprint, origin = self.base_identity()
+        meta = {"format": FORMAT, "config": self.config.model_dump_json(),
+                "num_rates": str(self.num_rates), "gate": type(self.gate).__name__,
+                "codec_fingerprint": fingerprint, "codec": origin}
         save_tensors(self.adapter_state_dict(), str(path), metadata=meta)
         return path
 
     def load_adapters(self, path: str | Path) -> None:
-        """Load experts and gate saved by :meth:`save_adapters` (keys and shapes must match)."""
+        """Load experts and gate saved by :meth:`save_adapters` (keys and shapes must match,
+        and the file's base codec must be this model's: :meth:`check_base`)."""
+        if self.merged:
+            raise RuntimeError("unmerge() before loading adapters")
         path = Path(path)
         if not path.is_file():
             raise AdapterFileError(f"adapter file not found: {path}")
+        self.check_base(path, self.read_adapter_metadata(path))
         try:
             tensors = load_file(str(path))
         except (SafetensorError, OSError, ValueError) as err:
@@ -253,6 +298,26 @@ class CALAModel(nn.Module):
         if bad:
             raise AdapterFileError(f"{path}: shape mismatch for {bad[:3]}")
         self.load_state_dict(tensors, strict=False)
+
+    def check_base(self, path: Path, meta: dict[str, Any]) -> None:
+        """Refuse, in one :class:`AdapterFileError` line, an adapter file trained on another
+        base codec (its ``codec_fingerprint``); a file without one (written before
+        fingerprints) is loaded with a warning."""
+        made_for = meta.get("codec_fingerprint")
+        own, own_origin = self.base_identity()
+        if not made_for:
+            log.warning("%s records no codec fingerprint (written before fingerprints): loaded "
+                        "onto %s unchecked", path, own_origin)
+            return
+        if not SHA256_HEX.fullmatch(str(made_for)):
+            raise AdapterFileError(f"{path}: not a readable adapter file (codec_fingerprint "
+                                   f"{str(made_for)[:20]!r} is not a SHA-256 hex digest)")
+        if made_for != own:
+            origin = " ".join(str(meta.get("codec", "origin not recorded")).split())
+            raise AdapterFileError(
+                f"{path}: adapters trained on the codec {made_for[:12]} ({origin}), not on "
+                f"this model's base codec {own[:12]} ({own_origin}); load them onto the codec "
+                "they were trained on")
 
     @staticmethod
     def read_adapter_metadata(path: str | Path) -> dict[str, Any]:
