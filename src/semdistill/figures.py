@@ -84,6 +84,7 @@ METHOD_STYLES: dict[str, Style] = {
     "scratch": Style("from scratch (no teacher)", "#cc79a7"),
     # DeKA-g transmission alignment
     "base": Style("base codec (no alignment)", "#7f7f7f"),
+    "base_matched": Style("base codec, matched channel (no alignment)", "#393b79"),
     "shared_lora": Style("shared LoRA", "#1f77b4"),
     "vgsa": Style("VGSA", "#2ca02c"),
     "cala": Style("CALA", "#d62728"),

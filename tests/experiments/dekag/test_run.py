@@ -54,8 +54,9 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tiny_run):
     run = tiny_run
     grid = Results.load(run / "results" / "dekag-grid.json")
     methods = {r["method"] for r in grid.records}
-    assert methods == {"base", "shared_lora", "vgsa", "cala", "full_ft"}
-    assert len(grid.records) == 5 * 2 * 2  # methods × rates × SNRs
+    assert methods == {"base", "base_matched", "shared_lora", "vgsa", "cala", "full_ft"}
+    assert len(grid.records) == 6 * 2 * 2  # methods × rates × SNRs
+    assert {r["seed"] for r in grid.records} == {0}
     assert all("consistency" in r and "psnr" in r and "latent_psnr" in r for r in grid.records)
     fr = grid.meta["trainable"]
     assert fr["full_ft"]["fraction"] == 1.0 and 0 < fr["cala"]["fraction"] < 1
@@ -74,7 +75,11 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tiny_run):
     assert (run / "makd" / "deliverable.safetensors").is_file()
     report = (run / "report.md").read_text()
     assert REQUIRED_RESULTS in report and "rate-matched reading" in report
-    assert "cala_gain_over_base: CALA image PSNR over the grid" in report
+    assert "cala_gain_over_base: CALA − base codec (no alignment) image PSNR" in report
+    assert "cala_gain_over_base_matched: CALA − base codec, matched channel" in report
+    assert "| base codec (no alignment) |" in report
+    assert "| base codec, matched channel (no alignment) |" in report
+    assert {r["seed"] for r in refs.records} == {0}
     assert "plots/consistency-vs-bytes.png" in report
     assert "channel: Rayleigh block fading (J = 2 blocks, exponential correlation ρ = 0.5" in report
     assert "| edge image, PNG |" in report and "| lossless |" in report and "| 100 |" not in report
@@ -111,7 +116,7 @@ def test_eval_reloads_the_trained_codecs_and_never_trains(tiny_run, tmp_path, mo
                          if p.is_dir())
     assert main(["eval", str(run), "--snr", "0,10", "--channel", "awgn"]) == 0
     grid = Results.load(run / "results" / "dekag-grid-awgn.json")
-    assert len(grid.records) == 5 * 2 * 2 and {r["channel"] for r in grid.records} == {"awgn"}
+    assert len(grid.records) == 6 * 2 * 2 and {r["channel"] for r in grid.records} == {"awgn"}
     # the report tables the new grid under its channel, with its own plots
     report = (run / "report.md").read_text()
     assert "## Re-evaluation over AWGN" in report and "plots/psnr-vs-snr-awgn.png" in report

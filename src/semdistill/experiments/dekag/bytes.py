@@ -8,7 +8,7 @@ the cloud (its rate–consistency curve). Records: ``reference`` (label), ``byte
 against the edge image, for JPEG ``quality`` and ``scan_bytes`` (the entropy-coded data without
 the tables and headers), and the consistency scorer's fields (docs/dekag-cala.md, Metrics).
 
-The report's bytes checks (:func:`bytes_checks`) hold CALA against JPEG q75; the rate-matched
+The report's bytes claim (:mod:`.claims`) holds CALA against JPEG q75; the rate-matched
 reading (:func:`bytes_notes`) carries no verdict.
 """
 
@@ -19,7 +19,6 @@ from typing import Any
 
 import torch
 
-from semdistill.experiments.checks import Check
 from semdistill.figures import metric_figure
 from semdistill.generative.edge import EdgeLDM
 from semdistill.generative.link import JPEG_QUALITY, jpeg_roundtrip, jpeg_scan_bytes, png_sizes
@@ -35,11 +34,13 @@ def jpeg_label(source: str, quality: int) -> str:
 
 @torch.no_grad()
 def reference_records(edge: EdgeLDM, data: Mapping[str, Any], scorer: ConsistencyScorer | None,
-                      results: Results, qualities: Sequence[int] = (JPEG_QUALITY,)) -> None:
+                      results: Results, qualities: Sequence[int] = (JPEG_QUALITY,),
+                      seed: int = 0) -> None:
     """Bytes and consistency of PNG, of JPEG q75 and a JPEG quality sweep, and the references.
 
     ``data``: ``test`` latents ``(N, C, h, w)``, ``cloud_test`` images ``(N, 3, H, W)``,
-    ``test_prompts`` (N strings) and optionally ``unaligned_test`` latents.
+    ``test_prompts`` (N strings) and optionally ``unaligned_test`` latents; each record holds
+    ``seed`` (the run's, whose prompts and edge samples these are).
     """
     z, cloud = data["test"], data["cloud_test"]
     edge_img = edge.decode_latents(z).cpu()
@@ -58,7 +59,7 @@ def reference_records(edge: EdgeLDM, data: Mapping[str, Any], scorer: Consistenc
         un = edge.decode_latents(data["unaligned_test"]).cpu()
         rows["unaligned edge image (no G-KA), error-free"] = (un, [0] * len(un), {})
     for label, (imgs, sizes, extra) in rows.items():
-        rec = {"reference": label, "bytes": sum(sizes) / len(sizes), "prompt_bytes": mean_prompt,
+        rec = {"reference": label, "seed": seed, "bytes": sum(sizes) / len(sizes), "prompt_bytes": mean_prompt,
                "psnr": float(psnr(imgs, edge_img).mean()), **extra}
         if scorer is not None:
             rec.update(scorer.score(imgs, cloud))
@@ -77,44 +78,6 @@ def _with_consistency(grid: Results, method: str) -> list[dict[str, Any]]:
     return [r for r in grid.select(method=method) if "consistency" in r]
 
 
-def bytes_checks(grid: Results, refs: Results) -> list[Check]:
-    """The required results on bytes, one :class:`Check` per JPEG q75 source (edge image,
-    cloud image): the cheapest CALA condition whose consistency to the cloud reaches JPEG's
-    passes when it sends fewer bytes. None without a consistency metric or CALA records."""
-    cala = _with_consistency(grid, "cala")
-    if not cala:
-        return []
-    full = _with_consistency(grid, "full_ft")
-    best = max(cala, key=lambda r: r["consistency"])
-    out = []
-    for source in ("edge image", "cloud image"):
-        label = jpeg_label(source, JPEG_QUALITY)
-        ref = refs.select(reference=label)
-        if not ref:
-            continue
-        jb, jc = ref[0]["bytes"], ref[0]["consistency"]
-        name = f"cala_bytes_vs_{source.replace(' ', '_')}_jpeg_q{JPEG_QUALITY}"
-        jpeg = {"jpeg_bytes": jb, "jpeg_consistency": jc}
-        ok = sorted((r for r in cala if r["consistency"] >= jc), key=lambda r: r["bytes"])
-        if ok:
-            r = ok[0]
-            out.append(Check(
-                name, r["bytes"] < jb,
-                {"bytes": r["bytes"], "consistency": r["consistency"], "symbols": r["symbols"],
-                 "snr_db": r["snr_db"], **jpeg},
-                detail=f"bytes vs {label}: CALA sends {r['bytes']:.1f} B/image (K_r="
-                       f"{r['symbols']}, {r['snr_db']:g} dB) at consistency "
-                       f"{r['consistency']:.4f} ≥ JPEG {jc:.4f} at {jb:.1f} B/image"))
-        else:
-            out.append(Check(
-                name, False, {"best_bytes": best["bytes"],
-                              "best_consistency": best["consistency"], **jpeg},
-                detail=f"bytes vs {label}: no CALA condition reaches JPEG's consistency "
-                       f"{jc:.4f} ({jb:.1f} B/image); best CALA {best['consistency']:.4f} at "
-                       f"{best['bytes']:.1f} B/image" + _full_ft_reach(full, jc)))
-    return out
-
-
 def bytes_notes(grid: Results, refs: Results) -> list[str]:
     """The report's lines on bytes without a verdict: that no consistency metric ran, or the
     rate-matched reading (the bytes JPEG of the edge image needs, over the quality sweep, to
@@ -125,18 +88,6 @@ def bytes_notes(grid: Results, refs: Results) -> list[str]:
     if not cala:
         return []
     return _rate_matched(max(cala, key=lambda r: r["consistency"]), jpeg_curve(refs))
-
-
-def _full_ft_reach(full: list[dict[str, Any]], jc: float) -> str:
-    """Where full fine-tuning (the upper bound) stands against JPEG's consistency."""
-    if not full:
-        return ""
-    ok = sorted((r for r in full if r["consistency"] >= jc), key=lambda r: r["bytes"])
-    if ok:
-        return (f" (full fine-tuning reaches {ok[0]['consistency']:.4f} at "
-                f"{ok[0]['bytes']:.1f} B/image)")
-    best = max(full, key=lambda r: r["consistency"])
-    return f" (full fine-tuning: best {best['consistency']:.4f}, also below {jc:.4f})"
 
 
 def _rate_matched(best: dict[str, Any], curve: list[dict[str, Any]]) -> list[str]:

@@ -3,17 +3,19 @@
 Sections: ``edge`` (the edge LDM), ``cloud`` (the generator that plays the cloud), ``alignment``
 (G-KA: MAKD of the edge to the subject), ``data`` (the latent datasets), ``codec`` (the latent
 JSCC codec), ``adapters`` (:class:`~semdistill.models.adapters.AdapterSpec`), ``base_train`` /
-``adapt_train`` (training budgets), ``eval`` (the condition grid, references and the thresholds
+``adapt_train`` (training budgets), ``baselines`` (what the no-alignment codecs were trained
+on), ``eval`` (the condition grid, references and the thresholds
 of the report's checks) and ``metrics`` (the consistency embedders).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from semdistill.config import SNRdB, StrictModel, TrainConfig
+from semdistill.channels.config import ChannelConfig
+from semdistill.config import SNRdB, SNRRange, StrictModel, TrainConfig
 from semdistill.digital.config import DigitalConfig
 from semdistill.experiments.registry import ExperimentConfig
 from semdistill.figures import display_name
@@ -25,7 +27,7 @@ from semdistill.models.adapters import AdapterSpec
 from semdistill.models.latent_jscc import LatentJSCCConfig
 
 #: the methods of the system and their display names (semdistill.figures.METHOD_STYLES).
-METHOD_LABELS = {m: display_name(m) for m in ("base", "shared_lora", "vgsa", "cala", "full_ft")}
+METHOD_LABELS = {m: display_name(m) for m in ("base", "base_matched", "shared_lora", "vgsa", "cala", "full_ft")}
 
 
 class AlignmentSpec(StrictModel):
@@ -56,6 +58,8 @@ class DataSpec(StrictModel):
 class EvalSpec(StrictModel):
     """The condition grid, the references and the thresholds of the report's checks."""
 
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"reference": ""}
+
     snr_db: list[SNRdB] = Field(default_factory=lambda: [-5.0, 0.0, 5.0, 10.0, 15.0, 20.0])
     nominal_snr_db: SNRdB = 10.0
     low_snr_db: SNRdB = Field(0.0, description="'low SNR' = conditions at or below this")
@@ -66,8 +70,42 @@ class EvalSpec(StrictModel):
         description="JPEG qualities of the edge image's rate-consistency curve (q75 always)")
     min_gain_db: float = 6.5
     max_fraction: float = 0.05
+    reference: str = Field("", description="reference results folder the single-seed claims "
+                           "are placed against (empty: none)")
     digital: DigitalConfig = Field(default_factory=DigitalConfig,
                                    description="the digital baseline (docs/digital.md)")
+
+
+class BaselineSpec(StrictModel):
+    """What a no-alignment codec was trained on (docs/dekag-cala.md, "The no-alignment
+    baseline").
+
+    ``channel``: a channel config (as ``codec.channel``) or ``"actual"`` (= ``codec.channel``);
+    ``rates``: the K_r values [symbols] it trained at, each one of ``codec.rates``, drawn
+    uniformly per sample (None: the highest rate); ``snr_db``: one SNR [dB] (fixed), a
+    ``{low, high}`` range drawn uniformly per sample, or None (``eval.nominal_snr_db``);
+    ``latents``: the unaligned edge's latents (``data.base_prompts``) or the aligned edge's
+    (``data.train_prompts``, the adapters' training set).
+    """
+
+    channel: Literal["actual"] | ChannelConfig = "actual"
+    rates: list[Annotated[int, Field(ge=1)]] | None = Field(None, min_length=1)
+    snr_db: SNRdB | SNRRange | None = None
+    latents: Literal["unaligned", "aligned"] = "unaligned"
+
+
+def _nominal_link() -> BaselineSpec:
+    return BaselineSpec(channel=ChannelConfig(name="awgn"), snr_db=10.0)
+
+
+class BaselinesSpec(StrictModel):
+    """The two no-alignment codecs. ``base``: the deployed codec every adapter method starts
+    from (default: trained for a nominal link, AWGN at the highest rate and 10 dB);
+    ``matched``: a second one evaluated next to it, reported as ``base_matched`` (default: the
+    actual channel at the highest rate and ``eval.nominal_snr_db``; None: not trained)."""
+
+    base: BaselineSpec = Field(default_factory=_nominal_link)
+    matched: BaselineSpec | None = Field(default_factory=BaselineSpec)
 
 
 class DekagConfig(ExperimentConfig):
@@ -85,5 +123,16 @@ class DekagConfig(ExperimentConfig):
         steps=600, batch_size=64, lr=2e-3, log_every=50, checkpoint_every=300))
     adapt_train: TrainConfig = Field(default_factory=lambda: TrainConfig(
         steps=600, batch_size=64, lr=3e-3, log_every=50, checkpoint_every=300))
+    baselines: BaselinesSpec = Field(default_factory=BaselinesSpec)
     eval: EvalSpec = Field(default_factory=EvalSpec)
     metrics: MetricSpec = Field(default_factory=MetricSpec)
+
+    @model_validator(mode="after")
+    def _baseline_rates(self) -> DekagConfig:
+        for name in ("base", "matched"):
+            spec = getattr(self.baselines, name)
+            bad = [k for k in (spec.rates or []) if k not in self.codec.rates] if spec else []
+            if bad:
+                raise ValueError(f"baselines.{name}.rates: {bad[0]} symbols is not one of "
+                                 f"codec.rates {self.codec.rates}")
+        return self

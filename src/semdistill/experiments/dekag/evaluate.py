@@ -1,6 +1,6 @@
 """Stage 4 of ``dekag``: every method over the rate × SNR grid (docs/dekag-cala.md, Metrics).
 
-Each record holds the latent PSNR / MSE against the sent latent, image PSNR / SSIM against the
+Each record holds its training ``seed`` (``cfg.seed``), the latent PSNR / MSE against the sent latent, image PSNR / SSIM against the
 aligned edge's own image (VAE decode of the sent latent), the consistency of the user's images
 to the cloud's images and the bytes per image (prompt + K_r symbols). Every method sees the same
 channel draws at a condition: one ``torch.Generator`` seeded per (rate, SNR), no global RNG.
@@ -74,7 +74,8 @@ def evaluate_grid(models: Mapping[str, nn.Module], edge: EdgeLDM, data: Mapping[
                 zh = torch.cat([gen_link.send_latents(z[i : i + bs], r, snr, link, g)
                                 for i in range(0, len(z), bs)])
                 img = edge.decode_latents(zh).cpu()
-                rec = {"method": name, "channel": channel, "rate": r, "symbols": k,
+                rec = {"method": name, "seed": cfg.seed, "channel": channel, "rate": r,
+                       "symbols": k,
                        "snr_db": float(snr), "bytes": nbytes,
                        "latent_psnr": float(latent_psnr(zh, z).mean()),
                        "latent_mse": float((zh - z).square().mean()),
@@ -96,7 +97,7 @@ def evaluate_models(cfg: DekagConfig, models: Mapping[str, nn.Module], data: Map
     grid = Results("dekag", "dekag-grid")
     samples = evaluate_grid(models, edge, data, cfg, scorer, snr_list, grid, channel, link)
     refs = Results("dekag", "dekag-bytes")
-    reference_records(edge, data, scorer, refs, cfg.eval.jpeg_qualities)
+    reference_records(edge, data, scorer, refs, cfg.eval.jpeg_qualities, cfg.seed)
     return Evaluation(grid, refs, samples, edge)
 
 
