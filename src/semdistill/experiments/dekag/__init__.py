@@ -48,6 +48,7 @@ from semdistill.experiments.dekag.evaluate import (
     merge_check,
     with_channel,
 )
+from semdistill.experiments.dekag.reference import SPEC as REFERENCE_SPEC
 from semdistill.experiments.dekag.report import build_report, mean_of, plot_evaluation
 from semdistill.experiments.dekag.train import (
     codec_fingerprint,
@@ -127,6 +128,7 @@ register_experiment("dekag", DekagConfig, evaluate=evaluate, report=build_report
 
 __all__ = [
     "METHOD_LABELS",
+    "REFERENCE_SPEC",
     "AlignmentSpec",
     "DataSpec",
     "DekagConfig",

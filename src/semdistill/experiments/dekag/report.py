@@ -15,13 +15,14 @@ from typing import Any
 
 from torch import nn
 
-from semdistill.experiments.checks import REQUIRED_RESULTS, Check, check_lines
+from semdistill.experiments.checks import REQUIRED_RESULTS, check_lines
 from semdistill.experiments.dekag.bytes import bytes_notes, consistency_vs_bytes_figure
 from semdistill.experiments.dekag.claims import claims
 from semdistill.experiments.dekag.config import DekagConfig
 from semdistill.experiments.dekag.digital import report_digital
 from semdistill.experiments.dekag.evaluate import Evaluation
 from semdistill.experiments.readings import readings_section
+from semdistill.experiments.reference import reference_for
 from semdistill.experiments.registry import load_config
 from semdistill.experiments.report import MarkdownReport, quality_text
 from semdistill.experiments.rundir import RunDir
@@ -130,16 +131,6 @@ def mean_of(records: list[dict[str, Any]], key: str) -> float:
     return sum(vals) / len(vals) if vals else math.nan
 
 
-def reference_checks(cfg: DekagConfig) -> Mapping[str, Check] | None:
-    """HOOK for the generic reference module (``experiments/reference.py``, being written
-    elsewhere): the checks of the reference folder ``eval.reference`` names, by check name, to
-    place a single seed against. Until that module registers ``dekag`` (through
-    :data:`.claims.FILES` and :func:`.claims.claims`), there is none: single seeds print as
-    SMOKE without a reference interval."""
-    return None
-
-
-# ---- report.md -----------------------------------------------------------------------------
 def _methods_table(grid: Results, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for m in sorted({r["method"] for r in grid.records}, key=method_order):
@@ -219,12 +210,11 @@ def build_report(run_dir: RunDir) -> Path:
     meta = grid.meta
     rep = MarkdownReport("DeKA-g transmission alignment: CALA and the end-to-end link")
     rep.text(_setting(meta))
+    ref_checks, ref_note = reference_for(cfg)
     rep.section(REQUIRED_RESULTS).bullets(
-        check_lines(claims(cfg, run_dir.results, reference_checks(cfg)))
-        + bytes_notes(grid, refs))
-    if cfg.eval.reference:
-        rep.text(f"eval.reference = {cfg.eval.reference!r}: not read (the reference module does "
-                 "not register dekag yet), so single seeds are not placed against it.")
+        check_lines(claims(cfg, run_dir.results, ref_checks)) + bytes_notes(grid, refs))
+    if ref_note:
+        rep.text(ref_note)
     rep.section(f"Methods (averages over the rate × SNR grid, {channel_text(meta)})").table(
         _methods_table(grid, meta))
     rep.section("PSNR vs SNR per rate")
