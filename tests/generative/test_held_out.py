@@ -99,18 +99,7 @@ def test_a_damaged_summary_is_one_line_naming_it(tmp_path, text):
     assert str(err.value).startswith(f"{path}: damaged edge summary") and "\n" not in str(err.value)
 
 
-#: shipped configs whose subjects the shipped edge's denoiser saw: configs/dekag/makd-*.yaml
-#: hold out stars and hearts (the new pretrain-edge default), while the shipped edge (stage 5)
-#: excluded only the red triangle and the blue square. Strict: once an edge that never saw them
-#: ships, these pass and the marker must go.
-NOT_YET_HELD_OUT = {"makd-shapes.yaml", "makd-tiny.yaml"}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(p.name, marks=pytest.mark.xfail(
-        p.name in NOT_YET_HELD_OUT, strict=True, raises=AssertionError,
-        reason="the shipped edge's denoiser saw stars and hearts"))
-    for p in sorted((ROOT / "configs" / "dekag").glob("*.yaml"))])
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs" / "dekag").glob("*.yaml")))
 def test_the_shipped_configs_hold_out_what_the_shipped_edge_never_saw(name):
     """A shipped makd/dekag config on the shipped edge names only held-out subjects."""
     exclude = denoiser_exclude(default_edge_path())
