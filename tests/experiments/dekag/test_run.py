@@ -109,6 +109,10 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tiny_run):
     assert "| edge image, PNG |" in report and "| lossless |" in report and "| 100 |" not in report
     assert "{'" not in report  # no raw Python dicts
     assert report.index("## Readings this run used") < report.index("## Appendix")
+    assert "**the no-alignment baseline** (dekag-no-alignment-baseline)" in report
+    assert ("`baselines.base` = {channel: AWGN, rates: None, snr_db: 10, latents: unaligned}, "
+            "`baselines.matched` = {channel: actual, rates: [4, 16], snr_db: {low: 0, high: 10}, "
+            "latents: unaligned}") in report
     # the digital baseline (eval.digital in tiny.yaml): budgets read from the codec's rates
     dig = Results.load(run / "results" / "digital.json")
     assert dig.meta["native_budgets"] == [4, 16] and dig.meta["budgets"] == [4, 16, 256, 1024]
