@@ -141,6 +141,6 @@ def quality_vs_bytes_figure(grid: Results, refs: Results, channel: str) -> Any:
         pts.add(method="jpeg", bytes=r["bytes"], **{m: r[m] for m in metrics if m in r})
     panels = [Panel(pts, title=what, y=m) for m, what in QUALITY_PANELS
               if any(m in r for r in pts.records)]
-    return panel_figure(panels, "bytes", panels[0].y or "psnr", logx=True,
+    return panel_figure(panels, "bytes", "psnr", logx=True,  # every panel names its y
                         title=f"quality vs bytes per image: link at {top:g} dB over {channel}; "
                               "JPEG of the edge image over its quality sweep (error-free)")

@@ -69,7 +69,8 @@ def heatmap_figure(grid: Results, a: str, b: str, channel: str, metric: str = "p
 def grid_figures(grid: Results, refs: Results, suffix: str = "") -> dict[str, Any]:
     """file name → figure for one grid: image PSNR vs SNR (a panel per rate, shared y range),
     latent PSNR at the highest rate, the CALA gain heatmap and quality (latent PSNR, image PSNR,
-    SSIM, consistency) against bytes; every title names the grid's channel. ``suffix`` tells the grids of ``semdistill eval`` apart."""
+    SSIM, consistency) against bytes; every title names the grid's channel. ``suffix`` tells
+    the grids of ``semdistill eval`` apart."""
     channel = channel_text(grid.meta)
     rates = sorted({(r["rate"], r["symbols"]) for r in grid.records})
     out = {f"psnr-vs-snr{suffix}.png": panel_figure(
