@@ -8,7 +8,8 @@
   (several seeds) are drawn as their mean with a 95% Student-t interval as error bars;
   horizontal reference lines (``teacher``, ``chance``) are named in the legend.
 * :func:`panel_figure`: one panel per subset of the records (per rate, per channel) side by
-  side with a shared y range; the figure title names the setting (the channel).
+  side with a shared y range, or one panel per metric (``Panel.y``) over a shared x axis; the
+  figure title names the setting (the channel).
 * :func:`bar_figure`: horizontal bars (wall times), coloured by method.
 * :func:`save_figure`: render and write atomically.
 """
@@ -43,6 +44,7 @@ AXIS_LABELS = {
     "accuracy": "top-1 accuracy",
     "psnr": "PSNR [dB]",
     "latent_psnr": "latent PSNR [dB]",
+    "ssim": "SSIM",
     "consistency": "consistency (cosine)",
     "bytes": "bytes per image",
     "seconds": "wall time [s]",
@@ -150,11 +152,13 @@ def save_figure(fig: Any, out: str | Path, **savefig_kw: Any) -> Path:
 
 @dataclass(frozen=True)
 class Panel:
-    """One axes of a :func:`panel_figure`: the records of ``results`` matching ``where``."""
+    """One axes of a :func:`panel_figure`: the records of ``results`` matching ``where``, and
+    ``y``, the field this panel draws (None: the figure's ``y``)."""
 
     results: Results | Sequence[Results]
     where: Mapping[str, Any] | None = None
     title: str | None = None
+    y: str | None = None
 
 
 def aggregate(points: Sequence[tuple[float, float]]
@@ -258,25 +262,30 @@ def panel_figure(panels: Sequence[Panel], x: str, y: str, *,
                  group_by: Sequence[str] = ("method",), title: str | None = None,
                  references: Mapping[str, float] | None = None, logx: bool = False,
                  logy: bool = False, data_ticks: bool = False) -> Any:
-    """One panel per entry of ``panels``, side by side with a shared y range and one legend
-    (display names only); ``title`` over the figure; ``data_ticks``: tick exactly the x
-    values drawn (a few training fractions on a log axis). Returns the matplotlib figure."""
+    """One panel per entry of ``panels``, side by side with a shared x axis and one legend
+    (display names only); panels of one metric (``y``, or each panel's own ``Panel.y``) share
+    one y range, panels of several metrics each get their own axis; ``title`` over the figure;
+    ``data_ticks``: tick exactly the x values drawn (a few training fractions on a log axis).
+    Returns the matplotlib figure."""
     n = len(panels)
+    ys = [p.y or y for p in panels]
+    shared = len(set(ys)) == 1
     title = "\n".join(textwrap.fill(line, 72) for line in title.split("\n")) if title else None
     lines = title.count("\n") + 1 if title else 0
     fig, axes = plt.subplots(1, n, figsize=(max(6.0, 1.0 + 3.6 * n), 3.4 + 0.2 * lines),
-                             dpi=150, sharey=True, squeeze=False)
+                             dpi=150, sharex=True, sharey=shared, squeeze=False)
     xs_seen: set[float] = set()
     order: list[str] = []
-    for ax, p in zip(axes[0], panels, strict=True):
-        xs, labels = draw_metric(ax, p.results, x, y, group_by=group_by, where=p.where,
+    for ax, p, py in zip(axes[0], panels, ys, strict=True):
+        xs, labels = draw_metric(ax, p.results, x, py, group_by=group_by, where=p.where,
                                  references=references)
         xs_seen |= xs
         order += [lab for lab in labels if lab not in order]
-        _finish_axes(ax, x, y if ax is axes[0][0] else "", logx, logy, p.title)
-    if y in BOUNDED and not logy:  # error bars of a bounded metric stop at its bounds
-        lo, hi = axes[0][0].get_ylim()
-        axes[0][0].set_ylim(max(lo, BOUNDED[y][0]), min(hi, BOUNDED[y][1]))
+        _finish_axes(ax, x, py if ax is axes[0][0] or not shared else "", logx, logy, p.title)
+    for ax, py in zip(axes[0], ys, strict=True):
+        if py in BOUNDED and not logy:  # error bars of a bounded metric stop at its bounds
+            lo, hi = ax.get_ylim()
+            ax.set_ylim(max(lo, BOUNDED[py][0]), min(hi, BOUNDED[py][1]))
     if data_ticks and xs_seen:
         for ax in axes[0]:
             _data_ticks(ax, sorted(xs_seen))

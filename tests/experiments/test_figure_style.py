@@ -70,10 +70,12 @@ def _dekag_results(channel: str, text: str):
             for i, m in enumerate(DEKAG):
                 grid.add(method=m, channel=channel, rate=r, symbols=k, snr_db=snr,
                          bytes=40.0 + 20 * r, psnr=20 + snr / 5 + i, latent_psnr=15 + i,
+                         ssim=0.5 + 0.02 * i + 0.01 * snr,
                          consistency=0.5 + 0.05 * i + 0.1 * r)
     refs = Results("dekag", "dekag-bytes")
     for q, b in ((10, 600.0), (50, 700.0), (75, 760.0)):
-        refs.add(reference=f"edge image, JPEG q{q}", quality=q, bytes=b, consistency=0.6, psnr=30.)
+        refs.add(reference=f"edge image, JPEG q{q}", quality=q, bytes=b, consistency=0.6, psnr=30.,
+                 ssim=0.8, latent_psnr=28.0)
     return grid, refs
 
 
@@ -123,12 +125,49 @@ def test_dekag_grid_figures_have_one_multi_panel_psnr_figure_naming_the_channel(
     grid, refs = _dekag_results("awgn", "AWGN")
     figs = grid_figures(grid, refs, "-awgn")
     assert set(figs) == {"psnr-vs-snr-awgn.png", "latent-psnr-vs-snr-awgn.png",
-                         "cala-gain-heatmap-awgn.png", "consistency-vs-bytes-awgn.png"}
+                         "cala-gain-heatmap-awgn.png", "quality-vs-bytes-awgn.png"}
     psnr = figs["psnr-vs-snr-awgn.png"]
     assert [ax.get_title() for ax in psnr.axes] == ["K_r = 16 symbols", "K_r = 64 symbols"]
     assert psnr.axes[0].get_ylim() == psnr.axes[1].get_ylim()  # shared y range
     assert "AWGN" in psnr._suptitle.get_text()
-    for name in ("latent-psnr-vs-snr-awgn.png", "consistency-vs-bytes-awgn.png"):
+    for name in ("latent-psnr-vs-snr-awgn.png", "quality-vs-bytes-awgn.png"):
         assert "AWGN" in figs[name]._suptitle.get_text()
     assert "AWGN" in figs["cala-gain-heatmap-awgn.png"].axes[0].get_title()
+    plt.close("all")
+
+
+def _lines(ax) -> dict[str, tuple[list[float], list[float]]]:
+    return {ln.get_label(): (list(ln.get_xdata()), list(ln.get_ydata())) for ln in ax.get_lines()}
+
+
+def test_quality_vs_bytes_has_a_panel_per_metric_on_one_log_bytes_axis():
+    grid, refs = _dekag_results("awgn", "AWGN")
+    fig = grid_figures(grid, refs)["quality-vs-bytes.png"]
+    assert [ax.get_ylabel() for ax in fig.axes] == ["latent PSNR [dB]", "PSNR [dB]", "SSIM",
+                                                    "consistency (cosine)"]
+    assert all(ax.get_xscale() == "log" and ax.get_xlabel() == "bytes per image"
+               for ax in fig.axes)
+    assert fig.axes[0].get_ylim() != fig.axes[2].get_ylim()  # each metric its own range
+    assert "10 dB over AWGN" in fig._suptitle.get_text()
+    cala = display_name("cala")
+    for ax, metric in zip(fig.axes, ("latent_psnr", "psnr", "ssim", "consistency"), strict=True):
+        lines = _lines(ax)
+        # each method at the highest SNR, one point per rate; JPEG over its quality sweep
+        top = sorted((r["bytes"], r[metric]) for r in grid.select(method="cala", snr_db=10.0))
+        assert list(zip(*lines[cala], strict=True)) == top
+        assert lines[display_name("jpeg")][0] == [600.0, 700.0, 760.0]
+    assert_one_style(legend_colours(fig))
+    plt.close("all")
+
+
+def test_quality_vs_bytes_leaves_out_what_the_records_lack():
+    grid, refs = _dekag_results("awgn", "AWGN")
+    for r in grid.records:
+        del r["consistency"]  # no consistency metric configured
+    for r in refs.records:  # a run made before the JPEG records carried SSIM
+        del r["ssim"], r["consistency"]
+    fig = grid_figures(grid, refs)["quality-vs-bytes.png"]
+    assert [ax.get_ylabel() for ax in fig.axes] == ["latent PSNR [dB]", "PSNR [dB]", "SSIM"]
+    assert display_name("jpeg") in _lines(fig.axes[1])
+    assert display_name("jpeg") not in _lines(fig.axes[2])
     plt.close("all")

@@ -4,14 +4,14 @@ A :class:`Check` is measured, never asserted: its figures come from a run's resu
 its threshold from the run's config, and the report prints each as one line. A check over
 several training seeds carries the 95% t-interval of its statistic (the per-seed paired
 difference or ratio) and a verdict from it (PASS, FAIL or INCONCLUSIVE); a check of one seed
-is a smoke result: SMOKE for a system that can run several seeds (LTSC), PASS/FAIL for one that
-cannot yet (DeKA-g, MAKD).
+is a SMOKE line, placed against a reference interval when one is given (:func:`judge`, in every
+system). A property of the config, not of a seed, is a plain PASS/FAIL :class:`Check`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from semdistill.utils.stats import Relation, holds, interval_verdict, position, t_interval
@@ -67,14 +67,6 @@ class Check:
 #: the run reproduces, not a verdict between methods.
 REQUIRED_RESULTS = ("Required results (measured: a verdict from a 95% t-interval over seeds, "
                     "paired by seed; a single seed is a smoke check, not a verdict)")
-
-
-def single_seed(check: Check) -> Check:
-    """``check``, a comparison between methods measured on one training seed, as the SMOKE line
-    it is: the figures and what they would give, no verdict (the DeKA-g and MAKD runs have no
-    seeds yet)."""
-    return replace(check, outcome="SMOKE",
-                   detail=f"{check.detail} (one seed, would {'pass' if check.passed else 'fail'})")
 
 
 def check_lines(checks: Iterable[Check], empty: str = "(not enough methods were run to check)"

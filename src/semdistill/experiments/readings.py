@@ -91,6 +91,12 @@ READINGS: tuple[Reading, ...] = (
     Reading("dekag-psnr", "where PSNR is measured",
             "on decoded images in [0, 1] against the aligned edge's own image (latent PSNR is "
             "reported too)", {"dekag": ()}),
+    Reading("dekag-no-alignment-baseline", "the no-alignment baseline",
+            "the base codec deployed as trained for a nominal link (AWGN, the highest rate, "
+            "10 dB) on the unaligned edge's latents, evaluated like every method on the aligned "
+            "latents over the actual channel; every adapter starts from it. A second one, "
+            "trained over the actual channel (base_matched), is reported next to it",
+            {"dekag": ("baselines.base", "baselines.matched")}),
     Reading("makd-metaword", "what the metaword is",
             "a continuous learnable token embedding (textual-inversion style), trained on the "
             "first part of the budget, then the LoRA on the rest", {"makd": ("makd.metaword_placement",
@@ -116,6 +122,13 @@ def option_value(cfg: BaseModel, path: str) -> Any:
 
 
 def _fmt(value: Any) -> str:
+    """A config value as report text: a section with a ``describe()`` (a channel) as its
+    description, any other section as ``{field: value, ...}``."""
+    if isinstance(value, BaseModel):
+        if callable(getattr(value, "describe", None)):
+            return str(value.describe())
+        return "{" + ", ".join(f"{k}: {_fmt(getattr(value, k))}"
+                               for k in type(value).model_fields) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_fmt(v) for v in value) + "]"
     return format(value, "g") if isinstance(value, float) else str(value)

@@ -15,7 +15,15 @@ pytest.importorskip("semdistill.data")
 from semdistill.cli import main  # noqa: E402
 from semdistill.data.world.samples import caption_words, render_world  # noqa: E402
 from semdistill.experiments.checks import REQUIRED_RESULTS
-from semdistill.generative.edge import EdgeArch, EdgeLDM  # noqa: E402
+from semdistill.experiments.dekag.data import require_datasets  # noqa: E402
+from semdistill.experiments.registry import load_config  # noqa: E402
+from semdistill.experiments.rundir import RunDir  # noqa: E402
+from semdistill.generative.edge import (  # noqa: E402
+    EdgeArch,
+    EdgeLDM,
+    load_edge,  # noqa: E402
+)
+from semdistill.metrics.image import latent_psnr  # noqa: E402
 from semdistill.metrics.world_encoder import WorldEncoder, categorical_heads  # noqa: E402
 from semdistill.results import Results  # noqa: E402
 
@@ -67,9 +75,24 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tiny_run):
                    if r["reference"].startswith("edge image, JPEG"))
     assert [q for q, _ in sweep] == [5, 10, 20, 30, 50, 75, 90]
     assert [b for _, b in sweep] == sorted(b for _, b in sweep)  # JPEG grows with quality
+    # every reference carries the codec's metrics, against the codec's references
+    by = {r["reference"]: r for r in refs.records}
+    png = by["edge image, PNG"]
+    assert png["psnr"] == 100.0 and png["ssim"] == 1.0  # lossless: the reference itself
+    jpeg = [by[f"edge image, JPEG q{q}"] for q in (5, 10, 20, 30, 50, 75, 90)]
+    assert all(0 < r["ssim"] < 1 and 0 < r["psnr"] < 100 for r in jpeg)
+    assert jpeg[-1]["psnr"] > jpeg[0]["psnr"] and jpeg[-1]["ssim"] > jpeg[0]["ssim"]
+    # latent PSNR: the edge VAE re-encodes the image, against the sent latent (the codec's
+    # reference), so even the lossless PNG is the VAE's own encode-decode error
+    assert all(0 < r["latent_psnr"] < 100 for r in refs.records)
+    rd = RunDir.open(run)
+    _, cfg = load_config(rd.config_data())
+    edge, z = load_edge(cfg.edge), require_datasets(rd)["test"]
+    again = latent_psnr(edge.encode_images(edge.decode_latents(z)).cpu(), z.cpu()).mean()
+    assert abs(png["latent_psnr"] - float(again)) < 1e-4
     pngs = {p.name for p in (run / "plots").glob("*.png")}
     assert {"cala-gain-heatmap.png", "psnr-vs-snr.png", "latent-psnr-vs-snr.png",
-            "consistency-vs-bytes.png"} <= pngs
+            "quality-vs-bytes.png"} <= pngs
     assert any(p.startswith("samples-") for p in pngs)
     assert (run / "adapters" / "cala.safetensors").is_file()
     assert (run / "makd" / "deliverable.safetensors").is_file()
@@ -80,11 +103,16 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tiny_run):
     assert "| base codec (no alignment) |" in report
     assert "| base codec, matched channel (no alignment) |" in report
     assert {r["seed"] for r in refs.records} == {0}
-    assert "plots/consistency-vs-bytes.png" in report
+    assert "![quality-vs-bytes](plots/quality-vs-bytes.png)" in report
+    assert "- SSIM: the same images' structural similarity" in report
     assert "channel: Rayleigh block fading (J = 2 blocks, exponential correlation ρ = 0.5" in report
     assert "| edge image, PNG |" in report and "| lossless |" in report and "| 100 |" not in report
     assert "{'" not in report  # no raw Python dicts
     assert report.index("## Readings this run used") < report.index("## Appendix")
+    assert "**the no-alignment baseline** (dekag-no-alignment-baseline)" in report
+    assert ("`baselines.base` = {channel: AWGN, rates: None, snr_db: 10, latents: unaligned}, "
+            "`baselines.matched` = {channel: actual, rates: [4, 16], snr_db: {low: 0, high: 10}, "
+            "latents: unaligned}") in report
     # the digital baseline (eval.digital in tiny.yaml): budgets read from the codec's rates
     dig = Results.load(run / "results" / "digital.json")
     assert dig.meta["native_budgets"] == [4, 16] and dig.meta["budgets"] == [4, 16, 256, 1024]
@@ -133,6 +161,17 @@ def test_eval_reloads_the_trained_codecs_and_never_trains(tiny_run, tmp_path, mo
                   if p.is_dir()) == checkpoints
 
 
+def test_report_redraws_quality_vs_bytes_from_the_results_alone(tiny_run, tmp_path):
+    run = _copy(tiny_run, tmp_path)
+    for part in ("checkpoints", "data", "adapters", "makd"):
+        shutil.rmtree(run / part)  # nothing but the results and the config
+    (run / "plots" / "quality-vs-bytes.png").unlink()
+    (run / "report.md").unlink()
+    assert main(["report", str(run)]) == 0
+    assert (run / "plots" / "quality-vs-bytes.png").stat().st_size > 0
+    assert "plots/quality-vs-bytes.png" in (run / "report.md").read_text()
+
+
 def test_eval_refuses_a_run_with_a_missing_stage_in_one_line(tiny_run, tmp_path, capsys):
     run = _copy(tiny_run, tmp_path)
     shutil.rmtree(run / "checkpoints" / "vgsa" / "final")
@@ -163,10 +202,7 @@ def test_export_writes_the_base_and_cala_codecs_that_onnx_runtime_runs_as_traine
     pytest.importorskip("onnxscript")
     import json
 
-    from semdistill.experiments.dekag.data import require_datasets
     from semdistill.experiments.dekag.train import load_trained_all
-    from semdistill.experiments.registry import load_config
-    from semdistill.experiments.rundir import RunDir
 
     out = tmp_path / "onnx"
     assert main(["export", str(tiny_run), "--out", str(out)]) == 0

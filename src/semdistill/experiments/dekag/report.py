@@ -16,7 +16,7 @@ from typing import Any
 from torch import nn
 
 from semdistill.experiments.checks import REQUIRED_RESULTS, check_lines
-from semdistill.experiments.dekag.bytes import bytes_notes, consistency_vs_bytes_figure
+from semdistill.experiments.dekag.bytes import QUALITY_PANELS, bytes_notes, quality_vs_bytes_figure
 from semdistill.experiments.dekag.claims import claims
 from semdistill.experiments.dekag.config import DekagConfig
 from semdistill.experiments.dekag.digital import report_digital
@@ -68,8 +68,9 @@ def heatmap_figure(grid: Results, a: str, b: str, channel: str, metric: str = "p
 
 def grid_figures(grid: Results, refs: Results, suffix: str = "") -> dict[str, Any]:
     """file name → figure for one grid: image PSNR vs SNR (a panel per rate, shared y range),
-    latent PSNR at the highest rate, the CALA gain heatmap and consistency against bytes; every
-    title names the grid's channel. ``suffix`` tells the grids of ``semdistill eval`` apart."""
+    latent PSNR at the highest rate, the CALA gain heatmap and quality (latent PSNR, image PSNR,
+    SSIM, consistency) against bytes; every title names the grid's channel. ``suffix`` tells
+    the grids of ``semdistill eval`` apart."""
     channel = channel_text(grid.meta)
     rates = sorted({(r["rate"], r["symbols"]) for r in grid.records})
     out = {f"psnr-vs-snr{suffix}.png": panel_figure(
@@ -81,9 +82,7 @@ def grid_figures(grid: Results, refs: Results, suffix: str = "") -> dict[str, An
         title=f"latent PSNR vs SNR, K_r = {k} symbols\n{channel}")
     if any(r["method"] == "cala" for r in grid.records):
         out[f"cala-gain-heatmap{suffix}.png"] = heatmap_figure(grid, "cala", "base", channel)
-    fig = consistency_vs_bytes_figure(grid, refs, channel)
-    if fig is not None:
-        out[f"consistency-vs-bytes{suffix}.png"] = fig
+    out[f"quality-vs-bytes{suffix}.png"] = quality_vs_bytes_figure(grid, refs, channel)
     return out
 
 
@@ -145,14 +144,35 @@ def _methods_table(grid: Results, meta: Mapping[str, Any]) -> list[dict[str, Any
 
 
 def _bytes_table(grid: Results, refs: Results) -> list[dict[str, Any]]:
+    """The link at each rate (CALA's figures at the highest SNR) and every reference."""
     top = max(r["snr_db"] for r in grid.records)
-    cala = {r["rate"]: r.get("consistency") for r in grid.select(method="cala", snr_db=top)}
+    cala = {r["rate"]: r for r in grid.select(method="cala", snr_db=top)}
     rates = sorted({(r["rate"], r["symbols"], r["bytes"]) for r in grid.records})
-    return ([{"link": f"prompt + K_r={k} symbols" + (f" (CALA, {top:g} dB)" if cala else ""),
-              "bytes": b, "consistency": cala.get(i), "PSNR vs edge image": ""}
-             for i, k, b in rates]
-            + [{"link": r["reference"], "bytes": r["bytes"], "consistency": r.get("consistency"),
-                "PSNR vs edge image": quality_text(r.get("psnr"))} for r in refs.records])
+
+    def row(link: str, bytes_: float, r: Mapping[str, Any]) -> dict[str, Any]:
+        return {"link": link, "bytes": bytes_, "latent PSNR": r.get("latent_psnr"),
+                "PSNR vs edge image": quality_text(r.get("psnr")) if r else "",
+                "SSIM vs edge image": r.get("ssim"), "consistency": r.get("consistency")}
+
+    return ([row(f"prompt + K_r={k} symbols" + (f" (CALA, {top:g} dB)" if cala else ""), b,
+                 cala.get(i, {})) for i, k, b in rates]
+            + [row(r["reference"], r["bytes"], r) for r in refs.records])
+
+
+def _bytes_text(grid: Results) -> tuple[str, list[str]]:
+    """What ``plots/quality-vs-bytes.png`` draws, and one line per panel."""
+    top = max(r["snr_db"] for r in grid.records)
+    what = {"latent_psnr": "the received latent against the sent one (for JPEG: the decoded "
+                           "file encoded by the edge VAE, so it includes the VAE's own "
+                           "encode–decode error, the edge PNG row below)",
+            "psnr": "the user's image against the aligned edge's own image",
+            "ssim": "the same images' structural similarity",
+            "consistency": "the user's images to the cloud's images"}
+    return (f"`plots/quality-vs-bytes.png`: every method at {top:g} dB (one point per rate, "
+            "the prompt's bytes included) and JPEG of the edge image over its quality sweep "
+            "(file bytes, error-free), against bytes per image (log scale); one panel each:",
+            [f"{label(m)}: {what[m]}" for m, _ in QUALITY_PANELS
+             if any(m in r for r in grid.records)])
 
 
 def _setting(meta: Mapping[str, Any]) -> str:
@@ -222,7 +242,9 @@ def build_report(run_dir: RunDir) -> Path:
     if any(r["method"] == "cala" for r in grid.records):
         rep.section("CALA gain over the base codec").image("plots/cala-gain-heatmap.png", "gain")
     rep.section("Bytes per image vs PNG / JPEG")
-    _images(rep, [p for p in drawn[""] if "consistency-vs-bytes" in p])
+    _images(rep, [p for p in drawn[""] if "quality-vs-bytes" in p])
+    head, panels = _bytes_text(grid)
+    rep.text(head).bullets(panels)
     rep.table(_bytes_table(grid, refs))
     report_digital(rep, run_dir, grid)
     rep.section("Samples")
