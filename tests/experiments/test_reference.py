@@ -161,7 +161,7 @@ def test_a_system_without_reference_results_is_one_line(tmp_path, capsys):
     rc, ref = _reference(tmp_path, _run(tmp_path, "c", 0, system="fake-c"))
     assert rc == 2 and not ref.exists()
     err = _one_line(capsys)
-    assert "reference results exist for systems: fake-a, fake-b, ltsc" in err
+    assert "reference results exist for systems: dekag, fake-a, fake-b, ltsc, makd" in err
     assert "not for 'fake-c'" in err
 
 
@@ -232,7 +232,7 @@ def _hostile(ref: Path, how: str) -> None:
 
 @pytest.mark.parametrize("how, words", [
     ("foreign", "not a semdistill reference manifest"),
-    ("system", "reference results exist for systems: fake-a, fake-b, ltsc; not for 'nope'"),
+    ("system", "reference results exist for systems: dekag, fake-a, fake-b, ltsc, makd; not for 'nope'"),
     ("system-list", "not for ['ltsc']"),
     ("path", "file '../scores.json' is not a plain name inside the folder"),
     ("link", "file 'scores.json' is not a plain name inside the folder"),
