@@ -27,7 +27,7 @@ SMOKE = {
               "edge.steps=2", "eval.snr_db=[0.0]", "eval.batch_size=4", "eval.grid_images=2",
               *[f"eval.digital.{o}" for o in DIGITAL]],
     "makd": ["budgets=[2]", "teacher_images=2", "eval_prompts=2", "edge.steps=2",
-             "grid_images=2", "subjects=[{shape: triangle, color: red}]"],
+             "grid_images=2", "subjects=[{shape: star, color: red}]"],
 }
 #: per config file, on top of its system's SMOKE (reproduce.yaml's 5 seeds shrunk to 2)
 EXTRA = {"reproduce.yaml": ["runs.seeds=2"]}
