@@ -111,6 +111,9 @@ def test_claims_over_seeds_are_paired_intervals(tmp_path):
     above = checks["makd_above_lora"]  # +0.01 in every seed: an interval of width 0
     assert above.verdict == "PASS" and abs(above.interval[1] - 0.01) < 1e-12
     assert "makd_above_metaword" not in checks  # not run: no check
+    closed = checks["makd_gain_vs_none_absolute"]  # +0.3 of a 0.4 headroom in every seed
+    assert closed.verdict == "PASS" and "closes 75% of the headroom" in closed.detail
+    assert checks["headroom_absolute"].verdict == "PASS"
     low = _checks(MAKDExperimentConfig(budgets=[4], min_headroom=1.5), folder)["headroom"]
     assert low.verdict == "FAIL"
 
@@ -123,6 +126,8 @@ def test_no_relative_gain_over_a_baseline_that_is_not_positive(tmp_path):
     assert not check.passed and check.measured["gain"] is None
     assert "%" not in check.detail.split("(required")[0]
     assert "+0.0586): no relative gain over a baseline that is not positive" in check.detail
+    absolute = _checks(MAKDExperimentConfig(budgets=[4]), folder)["makd_gain_vs_none_absolute"]
+    assert absolute.verdict == "SMOKE" and abs(absolute.measured["mean"] - 0.0586) < 1e-12
     res = Results.load(folder / "consistency.json")
     rows = {r["method"]: r for r in method_rows(final_means(res, 4))}
     assert rows["MAKD"]["gain vs none"] == "+0.0586 abs."

@@ -14,6 +14,10 @@ interval when one is given.
   scenario, measured before any method.
 - ``makd_gain_vs_none``: MAKD's relative consistency gain over no alignment (≥ ``min_gain``) at
   the claims' budget (``claim_budget``, default the largest).
+- ``headroom_absolute``, ``makd_gain_vs_none_absolute``: the same as differences (> 0), which
+  stay defined when the unaligned edge scores below zero (the centered judge puts unrelated
+  images near 0, and images of another shape in another style below it); the second also states
+  the share of the headroom MAKD closes.
 - ``makd_above_lora``, ``makd_above_metaword``: MAKD − each single-stage method (> 0), same budget.
 - ``deliverable_fraction``: a property of the method, not of a seed (a plain check).
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +84,26 @@ def gain_check(name: str, a: Mapping[int, float], b: Mapping[int, float], thresh
                  reference, fmt="+.1%")
 
 
+def _absolute(name: str, a: Mapping[int, float], b: Mapping[int, float], what: str,
+              reference: Mapping[str, Check] | None,
+              ceiling: Mapping[int, float] | None = None) -> Check | None:
+    """Claim ``a − b > 0`` per seed: defined whatever the sign of ``b`` (a relative gain is not,
+    see :func:`gain_check`). With ``ceiling``, the detail also states the share of the headroom
+    ``(a − b) / (ceiling − b)`` that ``a`` closes (mean over seeds)."""
+    diff = {s: a[s] - b[s] for s in a if s in b}
+    check = judge(name, diff, 0.0, "gt", what, reference)
+    if check is None or not ceiling:
+        return check
+    share = {s: diff[s] / (ceiling[s] - b[s]) for s in diff
+             if s in ceiling and ceiling[s] > b[s]}
+    if not share:
+        return check
+    mean = statistics.fmean(share.values())
+    return replace(check, measured={**check.measured, "headroom_share": share},
+                   detail=f"{check.detail}; it closes {mean:.0%} of the headroom (ceiling − no "
+                          f"alignment; mean over {len(share)} seeds)")
+
+
 def _at(means: Mapping[tuple[int, str, int], float], method: str, step: int) -> dict[int, float]:
     return {s: v for (s, m, st), v in sorted(means.items()) if m == method and st == step}
 
@@ -112,6 +137,10 @@ def claims(cfg: MAKDExperimentConfig, folder: Path,
     makd = _at(means, "makd", budget)
     out.append(gain_check("makd_gain_vs_none", makd, none, cfg.min_gain,
                           f"MAKD vs no alignment at {budget} steps", reference))
+    out.append(_absolute("headroom_absolute", ceiling, none, "the cloud's images through the "
+                         "edge VAE − the unaligned edge", reference))
+    out.append(_absolute("makd_gain_vs_none_absolute", makd, none, f"MAKD − no alignment at "
+                         f"{budget} steps", reference, ceiling))
     for other in ("lora", "metaword"):
         value = _at(means, other, budget)
         diff = {s: makd[s] - value[s] for s in makd if s in value}
