@@ -25,12 +25,14 @@ demo: $(STAMP)
 
 # DeKA-g's reference results (docs/dekag-makd.md, docs/dekag-cala.md, "Claims and seeds"): MAKD
 # and the codec grid, seeds $(DEKAG_SEEDS), two runs at a time on one thread each (a killed run
-# resumes where it stopped when the target is run again), then the two reference folders.
+# resumes where it stopped when the target is run again; a finished one is kept), then the two
+# reference folders.
 DEKAG_SEEDS ?= 0 1 2
 DEKAG_RUNS  := $(foreach s,$(DEKAG_SEEDS),makd-shapes:makd-ref-s$(s):$(s) shapes:dekag-ref-s$(s):$(s))
 reproduce-dekag: $(STAMP)
 	@printf '%s\n' $(DEKAG_RUNS) | tr ':' ' ' | xargs -P 2 -L 1 sh -c \
-	  'if [ -f runs/$$1/config.yaml ]; then set -- --resume runs/$$1; \
+	  'if [ -f runs/$$1/report.md ]; then exit 0; fi; \
+	   if [ -f runs/$$1/config.yaml ]; then set -- --resume runs/$$1; \
 	   else set -- configs/dekag/$$0.yaml --name $$1 --set seed=$$2; fi; \
 	   OMP_NUM_THREADS=1 $(BIN)/semdistill run -q "$$@"'
 	$(BIN)/semdistill reference $(foreach s,$(DEKAG_SEEDS),runs/makd-ref-s$(s)) \
