@@ -92,12 +92,15 @@ def reference_text(headroom: Sequence[Mapping[str, Any]], none: float | None) ->
 def steps_rows(records: Sequence[Mapping[str, Any]], headroom: Sequence[Mapping[str, Any]],
                cfg: MAKDExperimentConfig) -> list[dict[str, Any]]:
     """Per method, the smallest budget whose subject-mean consistency reaches half the
-    headroom (none + ½(ceiling − none)) and the claimed level (none × (1 + min_gain))."""
+    headroom (none + ½(ceiling − none)) and, over a positive baseline, the claimed level
+    (none × (1 + min_gain))."""
     means = subject_means(records, cfg.seed)
     none = {s: v for (s, m, st), v in means.items() if m == "none" and st == max(cfg.budgets)}
     top = {s: v for (s, k), v in ceilings(headroom, cfg.seed).items() if k == CEILING}
-    levels = {"half the headroom": {s: none[s] + (top[s] - none[s]) / 2 for s in none if s in top},
-              f"+{cfg.min_gain:.0%} over none": {s: v * (1 + cfg.min_gain) for s, v in none.items()}}
+    levels = {"half the headroom": {s: none[s] + (top[s] - none[s]) / 2 for s in none if s in top}}
+    if none and all(v > 0 for v in none.values()):  # a relative level needs a positive baseline
+        levels[f"+{cfg.min_gain:.0%} over none"] = {s: v * (1 + cfg.min_gain)
+                                                    for s, v in none.items()}
     reach = {name: steps_to_reach(means, level) for name, level in levels.items()}
     methods = sorted({m for r in reach.values() for m in r if m != "none"}, key=method_order)
     return [{"method": display_name(m),
