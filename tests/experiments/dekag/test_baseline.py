@@ -28,7 +28,7 @@ OLD = ["baselines.base={channel: actual, rates: null, snr_db: null, latents: una
 def test_default_reading_is_a_nominal_awgn_base_and_a_matched_one():
     _, cfg = load_config_file(SHAPES, [])
     base = baseline_training(cfg, cfg.baselines.base)
-    assert base["channel"]["name"] == "awgn" and base["symbols"] == [128]
+    assert base["channel"]["name"] == "awgn" and base["symbols"] == [256]
     assert base["snr_db"] == 10.0 and base["latents"] == "unaligned"
     matched = baseline_training(cfg, cfg.baselines.matched)
     assert matched["channel"] == cfg.codec.channel.model_dump(mode="json")
@@ -53,7 +53,7 @@ def test_a_bad_baseline_is_one_line_naming_the_key(override, words):
 
 
 def test_conditions_fixed_or_drawn_over_the_spec():
-    _, cfg = load_config_file(SHAPES, ["baselines.base.rates=[16, 64]",
+    _, cfg = load_config_file(SHAPES, ["baselines.base.rates=[32, 128]",
                                        "baselines.base.snr_db={low: 0, high: 5}"])
     torch.manual_seed(0)
     r, s = baseline_condition(cfg, cfg.baselines.base)(4000, torch.device("cpu"))
@@ -113,7 +113,7 @@ def test_the_old_values_give_the_fingerprints_of_runs_made_before_baselines():
     assert stage_tags(old) == ["base", "shared_lora", "vgsa", "cala", "full_ft"]
     # the same training written out explicitly is the same fingerprint
     _, explicit = load_config_file(SHAPES, ["baselines.base.channel=actual",
-                                            "baselines.base.rates=[128]"])
+                                            "baselines.base.rates=[256]"])
     assert codec_fingerprint(explicit, "base") == codec_fingerprint(old, "base")
     # the nominal-link base moves the base's and every adapter's fingerprint, not the matched's
     _, new = load_config_file(SHAPES, [])
@@ -123,3 +123,21 @@ def test_the_old_values_give_the_fingerprints_of_runs_made_before_baselines():
     _, other = load_config_file(SHAPES, ["baselines.matched.snr_db=5"])
     assert codec_fingerprint(other, "base_matched") != codec_fingerprint(new, "base_matched")
     assert codec_fingerprint(other, "cala") == codec_fingerprint(new, "cala")
+
+
+def test_a_makd_run_dir_gives_the_deliverable_of_the_subject_and_method(tmp_path):
+    """alignment.deliverable = a makd run dir: its deliverable for data.subject and
+    alignment.method, never another subject's (the first file found)."""
+    from semdistill.experiments.dekag.data import resolve_deliverable
+    from semdistill.generative.errors import AlignmentError
+
+    d = tmp_path / "deliverables"
+    d.mkdir()
+    for name in ("blue-star-makd", "red-star-lora", "red-star-makd"):
+        (d / f"{name}.safetensors").write_bytes(b"")
+    star = {"shape": "star", "color": "red"}
+    assert resolve_deliverable(str(tmp_path), star, "makd") == d / "red-star-makd.safetensors"
+    assert resolve_deliverable(str(tmp_path), star, "lora") == d / "red-star-lora.safetensors"
+    with pytest.raises(AlignmentError, match="no deliverable for the green heart by makd"):
+        resolve_deliverable(str(tmp_path), {"shape": "heart", "color": "green"}, "makd")
+    assert resolve_deliverable(str(d / "x.safetensors"), star, "makd") == d / "x.safetensors"

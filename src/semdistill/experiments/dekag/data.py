@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
+from semdistill.data.world.samples import subject_name
 from semdistill.errors import UserError
 from semdistill.experiments.dekag.config import DekagConfig
 from semdistill.experiments.rundir import RunDir
@@ -46,23 +47,24 @@ def subject_class_word(subject: Mapping[str, str]) -> str:
     return subject.get("shape") or next(iter(subject.values()))
 
 
-def resolve_deliverable(path: str) -> Path:
-    """A deliverable file, or the first deliverable file inside a (makd) run directory."""
+def resolve_deliverable(path: str, subject: Mapping[str, str], method: str) -> Path:
+    """A deliverable file as given, or, for a makd run directory, the one that run made for
+    ``subject`` with ``method`` (``deliverables/<subject>-<method>.safetensors``): never another
+    subject's or method's."""
     p = Path(path).expanduser()
-    if p.is_dir():
-        found = sorted(p.rglob("*.safetensors"))
-        for f in found:
-            try:
-                MAKDDeliverable.load(f)
-                return f
-            except Exception:  # noqa: BLE001 - other safetensors files (checkpoints) are skipped
-                continue
-        from semdistill.generative.errors import AlignmentError
+    if not p.is_dir():
+        return p
+    name = subject_name(subject)
+    want = p / "deliverables" / f"{name.replace(' ', '-')}-{method}.safetensors"
+    if want.is_file():
+        return want
+    from semdistill.generative.errors import AlignmentError
 
-        raise AlignmentError(f"no MAKD deliverable (*.safetensors) under {p}; run "
-                             "`semdistill run configs/dekag/makd-shapes.yaml` or set "
-                             "alignment.deliverable to a file")
-    return p
+    have = sorted(f.name for f in (p / "deliverables").glob("*.safetensors"))
+    raise AlignmentError(f"{p}: no deliverable for the {name} by {method} "
+                         f"(deliverables/{want.name}; the run has: {', '.join(have) or 'none'}); "
+                         "run `semdistill run configs/dekag/makd-shapes.yaml` with that subject "
+                         "or set alignment.deliverable to a file")
 
 
 # ---- the cache -----------------------------------------------------------------------------
@@ -109,7 +111,8 @@ def align_edge(cfg: DekagConfig, edge: EdgeLDM, cloud: Generator, train_prompts:
     """
     a = cfg.alignment
     if a.deliverable:
-        return edge.load_alignment(resolve_deliverable(a.deliverable))
+        return edge.load_alignment(resolve_deliverable(a.deliverable, cfg.data.subject,
+                                                       a.method))
     teach_p = list(train_prompts[: a.teacher_images])
     teacher = cloud.generate(teach_p, derive_seeds(cfg.seed, TEACHER_SEEDS, len(teach_p)))
     deliverable = align(edge, teacher, teach_p, subject_class_word(cfg.data.subject), a.makd,
