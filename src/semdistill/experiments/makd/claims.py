@@ -101,7 +101,7 @@ def _absolute(name: str, a: Mapping[int, float], b: Mapping[int, float], what: s
     mean = statistics.fmean(share.values())
     return replace(check, measured={**check.measured, "headroom_share": share},
                    detail=f"{check.detail}; it closes {mean:.0%} of the headroom (ceiling − no "
-                          f"alignment; mean over {len(share)} seeds)")
+                          f"alignment; mean over seeds {sorted(share)})")
 
 
 def _at(means: Mapping[tuple[int, str, int], float], method: str, step: int) -> dict[int, float]:
