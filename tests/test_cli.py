@@ -42,7 +42,7 @@ def test_config_errors_are_one_line(tmp_path, capsys):
 @pytest.mark.parametrize("config, override, message", [
     ("configs/ltsc/shapes.yaml", "snr.low=30", "SNR range reversed"),
     ("configs/ltsc/shapes.yaml", "store.k=20", "store.k=20 is larger than the 8 classes"),
-    ("configs/dekag/shapes.yaml", "codec.rates=[16,256]", "rates must lie in [1, k_max=128]"),
+    ("configs/dekag/shapes.yaml", "codec.rates=[32,512]", "rates must lie in [1, k_max=256]"),
     ("configs/dekag/shapes.yaml", "adapters.cala.rank=0", "adapters.cala.rank"),
     ("configs/ltsc/shapes.yaml", "trian.steps=3", "unknown key 'trian'"),
     ("configs/ltsc/shapes.yaml", "eval.snr_db=[0,100]", "eval.snr_db.1"),
