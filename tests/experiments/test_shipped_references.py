@@ -4,6 +4,8 @@ methods in it is a verdict over its seeds (docs/ltsc.md, docs/dekag-*.md "Claims
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from semdistill.experiments.reference import (
     check_matches,
     load_reference,
     reference_checks,
+    reference_for,
     reference_spec,
     resolve,
 )
@@ -39,3 +42,28 @@ def test_the_shipped_reference_rebuilds_its_claims_table(config, folder, min_see
     for c in checks:
         if len(c.per_seed) >= 2:
             assert set(c.per_seed) == seeds and c.verdict in ("PASS", "FAIL", "INCONCLUSIVE")
+
+
+def _demo_runs() -> list[tuple[str, list[str]]]:
+    """``(config, --set overrides)`` of every ``semdistill run`` in the Makefile's demo recipe."""
+    text = (REPO_ROOT / "Makefile").read_text().replace("\\\n", " ")
+    recipe = re.search(r"^demo:.*\n((?:\t.*\n)+)", text, re.MULTILINE)
+    assert recipe, "the Makefile has a demo target"
+    runs = []
+    for line in recipe.group(1).splitlines():
+        words = shlex.split(line)
+        if "run" in words:
+            sets = [words[i + 1] for i, w in enumerate(words) if w == "--set"]
+            runs.append((words[words.index("run") + 1], sets))
+    return runs
+
+
+def test_every_make_demo_run_is_placed_against_its_shipped_reference():
+    """What ``make demo`` leaves out (``--set``) must be keys the reference does not compare,
+    or its report would say "made for another config" instead of placing its seed."""
+    runs = _demo_runs()
+    assert {c for c, _ in runs} == {"configs/ltsc/shapes.yaml", "configs/dekag/shapes.yaml"}
+    for config, sets in runs:
+        _, cfg = load_config_file(REPO_ROOT / config, sets)
+        checks, note = reference_for(cfg)
+        assert checks, f"{config} {sets}: {note}"

@@ -43,6 +43,7 @@ from semdistill.experiments.registry import (
     get_experiment,
     load_config,
 )
+from semdistill.experiments.rundir import RESULTS_INFO as RUN_INFO
 from semdistill.experiments.rundir import RunDir
 from semdistill.registry import Registry
 from semdistill.results import Results, ResultsError
@@ -53,8 +54,6 @@ MANIFEST = "reference.json"
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*\.json")
 #: the repository root, against which a relative reference path is resolved.
 REPO_ROOT = Path(__file__).resolve().parents[3]
-#: the run record whose ``wall_seconds_before_report`` is a run's wall time.
-RUN_INFO = "results/run-info.json"
 
 
 class ReferenceError(UserError, ValueError):

@@ -43,6 +43,8 @@ from semdistill.utils.io import atomic_write_json, atomic_write_text
 from semdistill.utils.lock import folder_lock
 
 RUN_INFO, RUN_FORMAT, LOCK = "run.json", "semdistill.run/1", "run.lock"
+#: what a system records of a run besides its results (its wall time, ``device``, ...)
+RESULTS_INFO = "results/run-info.json"
 #: what a run directory holds before its first stage has written anything
 STARTUP_FILES = frozenset({"config.yaml", RUN_INFO, LOCK, "metrics.jsonl"})
 TRACKER_DIRS = frozenset(FOLDERS.values())
@@ -282,6 +284,13 @@ class RunDir:
 
     def read_json(self, relpath: str) -> Any:
         return json.loads((self.path / relpath).read_text())
+
+    def update_info(self, **fields: Any) -> Path:
+        """Merge ``fields`` into ``results/run-info.json`` (created when missing); e.g.
+        ``wall_seconds_before_report``, the run's wall time (s) that a reference sums."""
+        path = self.path / RESULTS_INFO
+        info = self.read_json(RESULTS_INFO) if path.is_file() else {}
+        return self.write_json(RESULTS_INFO, {**info, **fields})
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"

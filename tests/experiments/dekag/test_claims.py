@@ -69,6 +69,22 @@ def test_bytes_claim_fails_over_seeds_when_cala_sends_more_bytes(tmp_path):
     assert jpeg.verdict == "FAIL" and "NOT fewer" in jpeg.detail
 
 
+def test_bytes_claim_states_cala_at_the_best_channel_condition_too(tmp_path):
+    """The best of the grid is a maximum over conditions; the line also gives the figure at
+    the most symbols and the highest SNR, which need not be where the maximum lies."""
+    grid, refs = Results("dekag", "dekag-grid"), Results("dekag", "dekag-bytes")
+    for seed in (0, 1):
+        for symbols, snr, value in ((64, 20.0, 0.90), (128, 0.0, 0.80), (128, 20.0, 0.70)):
+            grid.add(method="cala", seed=seed, rate=0, symbols=symbols, snr_db=snr,
+                     bytes=50.0, psnr=20.0, latent_psnr=20.0, consistency=value + seed / 100)
+        refs.add(reference="edge image, JPEG q75", seed=seed, bytes=760.0, consistency=0.72)
+    grid.save(tmp_path / FILES[0])
+    refs.save(tmp_path / FILES[1])
+    jpeg = {c.name: c for c in claims(DekagConfig(), tmp_path)}["cala_bytes_vs_edge_image_jpeg_q75"]
+    assert jpeg.per_seed == pytest.approx({0: 0.18, 1: 0.19})  # the maximum: 64 symbols
+    assert "CALA at the best channel condition − JPEG's -0.0150" in jpeg.detail  # (-0.02, -0.01)
+
+
 def test_one_seed_is_smoke_placed_against_a_reference(tmp_path):
     ref_dir = tmp_path / "ref"
     ref_dir.mkdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,8 @@ def test_dekag_tiny_run_writes_grid_bytes_plots_and_report(tiny_run):
     fr = grid.meta["trainable"]
     assert fr["full_ft"]["fraction"] == 1.0 and 0 < fr["cala"]["fraction"] < 1
     assert grid.meta["merge_check"] < 1e-4
+    info = json.loads((run / "results" / "run-info.json").read_text())
+    assert info["wall_seconds_before_report"] > 0 and info["device"] == "cpu"  # a reference sums it
     refs = Results.load(run / "results" / "dekag-bytes.json")
     assert any(r["reference"] == "edge image, JPEG q75" for r in refs.records)
     sweep = sorted((r["quality"], r["bytes"]) for r in refs.records

@@ -3,6 +3,7 @@ the report's checks hold the measured figures to the config's thresholds."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,8 @@ def test_makd_tiny_run_writes_report_results_and_plots(saved_edge, tmp_path):
     assert {r["reference"] for r in head.records} == {"cloud", "cloud_through_edge_vae"}
     assert {r["seed"] for r in res.records} == {0} and "headroom" in report
     assert "Steps each method needs" in report
+    info = json.loads((run / "results" / "run-info.json").read_text())
+    assert info["wall_seconds_before_report"] > 0 and info["device"] == "cpu"  # a reference sums it
     for grid in res.meta["grids"]:  # the cloud against itself: ‖mean of unit embeddings‖²
         assert -1 <= grid["ceilings"]["cloud_through_edge_vae"] <= 1
         assert 0 <= grid["ceilings"]["cloud"] <= 1

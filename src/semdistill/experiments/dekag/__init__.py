@@ -89,6 +89,8 @@ def run(cfg: DekagConfig, run_dir: RunDir) -> dict[str, Any]:
     grid.save(run_dir.results / "dekag-grid.json")
     refs.save(run_dir.results / "dekag-bytes.json")
     run_digital(cfg, run_dir, models["base"], data)
+    run_dir.update_info(wall_seconds_before_report=time.perf_counter() - t0,
+                        device=cfg.edge.device)
     build_report(run_dir)
     avg = {m: round(mean_of(grid.select(method=m), "psnr"), 3) for m in models}
     summary: dict[str, Any] = {f"psnr[{m}]": v for m, v in avg.items()}

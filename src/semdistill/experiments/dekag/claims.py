@@ -94,9 +94,24 @@ def _best(grid: Records, main_seed: int, method: str) -> dict[int, dict[str, Any
     return dict(sorted(best.items()))
 
 
+def _best_channel(grid: Records, main_seed: int, method: str) -> dict[int, float]:
+    """``{seed: consistency of ``method`` at the best channel condition}``: the most symbols,
+    then the highest SNR of the grid."""
+    top: dict[int, dict[str, Any]] = {}
+    for r in grid:
+        s = r.get("seed", main_seed)
+        if r["method"] == method and "consistency" in r and (
+                s not in top or (r["symbols"], r["snr_db"]) > (top[s]["symbols"],
+                                                               top[s]["snr_db"])):
+            top[s] = r
+    return {s: r["consistency"] for s, r in sorted(top.items())}
+
+
 def _bytes_claim(cfg: DekagConfig, grid: Records, refs: Records, ref: Any) -> list[Check]:
     """CALA's best consistency − JPEG q75's (of the edge image) ≥ 0 per seed, with fewer bytes
-    per image than JPEG in every seed; full fine-tuning's figure in the line."""
+    per image than JPEG in every seed; full fine-tuning's figure and CALA's at the best channel
+    condition (a fixed condition: the best of the grid is a maximum of noisy figures, and
+    consistency is not monotone in SNR, docs/dekag-cala.md) in the line."""
     best = _best(grid, cfg.seed, "cala")
     jc = per_seed(refs, cfg.seed, "consistency", reference=JPEG_Q75)
     jb = per_seed(refs, cfg.seed, "bytes", reference=JPEG_Q75)
@@ -116,6 +131,9 @@ def _bytes_claim(cfg: DekagConfig, grid: Records, refs: Records, ref: Any) -> li
                   jc)
     if full:
         detail += f"; full fine-tuning's best − JPEG's {_mean(full):+.4f}"
+    fixed = paired(_best_channel(grid, cfg.seed, "cala"), jc)
+    if fixed:
+        detail += f"; CALA at the best channel condition − JPEG's {_mean(fixed):+.4f}"
     if not fewer:
         return [replace(check, passed=False, detail=detail,
                         outcome="SMOKE" if check.outcome == "SMOKE" else "FAIL")]

@@ -95,9 +95,7 @@ def run(cfg: LTSCConfig, rd: RunDir) -> dict[str, Any]:
     evaluate_students(cfg, rd, snr_db=cfg.eval.snr_db)
     measure_complexity(cfg, rd, teacher, train_ds.num_classes)
     run_digital(cfg, rd, teacher, test_ds)
-    info = rd.read_json("results/run-info.json")
-    info["wall_seconds_before_report"] = time.perf_counter() - t_start
-    rd.write_json("results/run-info.json", info)
+    rd.update_info(wall_seconds_before_report=time.perf_counter() - t_start)
     saved = run_config(rd)  # the report and the summary judge against the saved config
     checks = required_checks(saved, rd)
     write_report(saved, rd, checks)

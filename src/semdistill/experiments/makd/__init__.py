@@ -101,6 +101,8 @@ def run(cfg: MAKDExperimentConfig, run_dir: RunDir) -> dict[str, Any]:
         "min_gain": cfg.min_gain, "seconds": time.perf_counter() - t0,
     }
     results.save(run_dir.results / "consistency.json")
+    run_dir.update_info(wall_seconds_before_report=time.perf_counter() - t0,
+                        device=cfg.edge.device)
     build_report(run_dir)
     final = final_means(results, claim_budget(cfg))
     summary: dict[str, Any] = {f"consistency[{m}]": round(d["consistency"], 4)

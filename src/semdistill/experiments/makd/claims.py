@@ -33,6 +33,7 @@ from typing import Any
 
 from semdistill.experiments.checks import Check, judge
 from semdistill.experiments.makd.config import MAKDExperimentConfig
+from semdistill.experiments.report import relative_gain
 from semdistill.results import Results
 
 #: the results files the claims read (every one a results-schema file with a ``seed`` per record).
@@ -74,14 +75,13 @@ def gain_check(name: str, a: Mapping[int, float], b: Mapping[int, float], thresh
     """Claim ``a/b − 1 ≥ threshold`` per seed. A relative gain is stated only over a positive
     ``b``: if any seed's is not (a pairwise cosine mean can be negative), the check fails with
     the absolute difference instead of a meaningless percentage."""
-    seeds = [s for s in a if s in b]
-    if seeds and any(b[s] <= 0 for s in seeds):
-        ma, mb = (statistics.fmean(x[s] for s in seeds) for x in (a, b))
+    gain = {s: relative_gain(a[s], b[s]) for s in a if s in b}
+    if any(g is None for g in gain.values()):
+        ma, mb = (statistics.fmean(x[s] for s in gain) for x in (a, b))
         return Check(name, False, {"gain": None, "a": ma, "b": mb}, threshold,
                      f"{what}: {ma:.4f} vs {mb:.4f} ({ma - mb:+.4f}): no relative gain over a "
                      f"baseline that is not positive (required ≥ {threshold:.0%})")
-    return judge(name, {s: a[s] / b[s] - 1 for s in seeds}, threshold, "ge", f"{what}, relative",
-                 reference, fmt="+.1%")
+    return judge(name, gain, threshold, "ge", f"{what}, relative", reference, fmt="+.1%")
 
 
 def _absolute(name: str, a: Mapping[int, float], b: Mapping[int, float], what: str,
