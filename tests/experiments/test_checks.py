@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from semdistill.experiments.checks import Check, check_lines, verdicts
+from semdistill.experiments.checks import Check, check_lines, per_seed, verdicts
 
 
 def test_a_check_prints_its_verdict_name_and_detail():
@@ -35,3 +35,17 @@ def test_an_interval_check_prints_inconclusive_and_smoke():
 def test_no_checks_is_said_in_the_report():
     assert check_lines([]) == ["(not enough methods were run to check)"]
     assert check_lines([], empty="(no MAKD rows)") == ["(no MAKD rows)"]
+
+
+def test_per_seed_is_the_mean_of_the_matching_records_per_seed():
+    recs = [{"seed": 1, "method": "a", "psnr": 3.0, "snr_db": 0.0},
+            {"seed": 1, "method": "a", "psnr": 5.0, "snr_db": 20.0},
+            {"seed": 0, "method": "a", "psnr": 2.0, "snr_db": 0.0},
+            {"method": "a", "psnr": 4.0, "snr_db": 0.0},  # before seeds: the main seed's
+            {"seed": 0, "method": "b", "psnr": 9.0, "snr_db": 0.0},
+            {"seed": 2, "method": "a", "snr_db": 0.0}]  # no psnr: left out
+    assert per_seed(recs, 0, "psnr", method="a") == {0: 3.0, 1: 4.0}
+    assert list(per_seed(recs, 0, "psnr", method="a")) == [0, 1]  # seeds in order
+    low = per_seed(recs, 0, "psnr", lambda r: r["snr_db"] <= 0, method="a")
+    assert low == {0: 3.0, 1: 3.0}
+    assert per_seed(recs, 7, "psnr", method="a") == {0: 2.0, 1: 4.0, 7: 4.0}

@@ -10,7 +10,9 @@ system). A property of the config, not of a seed, is a plain PASS/FAIL :class:`C
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -85,12 +87,18 @@ _SYMBOL = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
 OVER = "t-interval over {n} seeds, paired by seed"
 
 
-def per_seed(records: list[dict[str, Any]], main_seed: int, key: str = "accuracy",
-             **where: Any) -> dict[int, float]:
-    """``{seed: record[key]}`` of the records matching ``where`` (a record made before seeds
-    were recorded belongs to ``main_seed``)."""
-    return {r.get("seed", main_seed): r[key] for r in records
-            if all(r.get(k) == v for k, v in where.items())}
+def per_seed(records: Iterable[Mapping[str, Any]], main_seed: int, key: str = "accuracy",
+             keep: Callable[[Mapping[str, Any]], bool] | None = None, **where: Any
+             ) -> dict[int, float]:
+    """``{seed: mean of record[key]}`` over the records matching ``where`` and ``keep`` that
+    carry ``key`` (one record per seed: its value); a record made before seeds were recorded
+    belongs to ``main_seed``. Seeds in increasing order."""
+    groups: dict[int, list[float]] = defaultdict(list)
+    for r in records:
+        if (all(r.get(k) == v for k, v in where.items()) and (keep is None or keep(r))
+                and r.get(key) is not None):
+            groups[r.get("seed", main_seed)].append(r[key])
+    return {s: statistics.fmean(v) for s, v in sorted(groups.items())}
 
 
 def judge(name: str, values: Mapping[int, float], threshold: float, relation: Relation,

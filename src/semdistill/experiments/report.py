@@ -38,11 +38,14 @@ def pivot(records: Iterable[Mapping[str, Any]], rows: Sequence[str], column: str
             for key, row in cells.items()]
 
 
+def positive(baseline: float | None) -> bool:
+    """Whether a relative gain over ``baseline`` is defined: a finite, positive number."""
+    return baseline is not None and math.isfinite(baseline) and baseline > 0
+
+
 def relative_gain(value: float, baseline: float | None) -> float | None:
-    """``value / baseline − 1``, or None when the baseline is missing or not positive."""
-    if baseline is None or not math.isfinite(baseline) or baseline <= 0:
-        return None
-    return value / baseline - 1
+    """``value / baseline − 1``, or None when the baseline is not :func:`positive`."""
+    return value / baseline - 1 if positive(baseline) else None
 
 
 def gain_text(value: float, baseline: float | None) -> str:

@@ -31,7 +31,8 @@ from typing import Any
 from torch import nn
 
 from semdistill.channels import Link
-from semdistill.experiments.dekag.claims import FILES, claims
+from semdistill.experiments.checks import verdicts
+from semdistill.experiments.dekag.claims import FILES, claims, claims_of
 from semdistill.experiments.dekag.config import (
     METHOD_LABELS,
     AlignmentSpec,
@@ -99,6 +100,7 @@ def run(cfg: DekagConfig, run_dir: RunDir) -> dict[str, Any]:
         if "base_matched" in avg:
             summary["cala_gain_over_matched_db"] = round(avg["cala"] - avg["base_matched"], 3)
         summary["cala_fraction"] = round(counts["cala"]["fraction"], 5)
+    summary.update(verdicts(claims_of(cfg, grid, refs)))  # one seed: SMOKE lines
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     return summary
 

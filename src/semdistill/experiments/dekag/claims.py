@@ -13,7 +13,6 @@ when one is given. Everything is read from the results files :data:`FILES` (reco
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -33,18 +32,6 @@ JPEG_Q75 = f"edge image, JPEG q{JPEG_QUALITY}"
 Records = list[dict[str, Any]]
 
 
-def seed_means(records: Records, main_seed: int, key: str = "psnr",
-               keep: Callable[[dict[str, Any]], bool] = lambda r: True, **where: Any
-               ) -> dict[int, float]:
-    """``{seed: mean of record[key]}`` over the records matching ``where`` and ``keep`` (a
-    record without ``seed``, made before seeds were recorded, belongs to ``main_seed``)."""
-    groups: dict[int, list[float]] = defaultdict(list)
-    for r in records:
-        if all(r.get(k) == v for k, v in where.items()) and keep(r) and r.get(key) is not None:
-            groups[r.get("seed", main_seed)].append(r[key])
-    return {s: statistics.fmean(v) for s, v in sorted(groups.items())}
-
-
 def _mean(values: Mapping[int, float]) -> float:
     return statistics.fmean(values.values())
 
@@ -52,14 +39,14 @@ def _mean(values: Mapping[int, float]) -> float:
 def _gain_claims(cfg: DekagConfig, grid: Records, ref: Any) -> list[Check]:
     """CALA − each no-alignment codec, image PSNR averaged over the rate × SNR grid, against
     ``eval.min_gain_db``; full fine-tuning's gain (the upper bound) in the line."""
-    cala = seed_means(grid, cfg.seed, method="cala")
+    cala = per_seed(grid, cfg.seed, "psnr", method="cala")
     out = []
     for base in ("base", "base_matched"):
-        b = seed_means(grid, cfg.seed, method=base)
+        b = per_seed(grid, cfg.seed, "psnr", method=base)
         check = judge(f"cala_gain_over_{base}", paired(cala, b), cfg.eval.min_gain_db, "ge",
                       f"CALA − {METHOD_LABELS[base]} image PSNR over the rate × SNR grid [dB]",
                       ref, "+.2f", {"psnr_cala": cala, f"psnr_{base}": b})
-        full = paired(seed_means(grid, cfg.seed, method="full_ft"), b)
+        full = paired(per_seed(grid, cfg.seed, "psnr", method="full_ft"), b)
         if check is not None and full:
             check = replace(check, measured={**check.measured, "full_ft_gain_db": full},
                             detail=f"{check.detail}; full fine-tuning (the upper bound) gains "
@@ -75,36 +62,36 @@ def _versus_claims(cfg: DekagConfig, grid: Records, ref: Any) -> list[Check]:
         for suffix, keep, where in (("average", lambda r: True, "over the grid"),
                                     ("low_snr", lambda r: r["snr_db"] <= low,
                                      f"at SNR ≤ {low:g} dB")):
-            diff = paired(seed_means(grid, cfg.seed, keep=keep, method="cala"),
-                          seed_means(grid, cfg.seed, keep=keep, method=other))
+            diff = paired(per_seed(grid, cfg.seed, "psnr", keep, method="cala"),
+                          per_seed(grid, cfg.seed, "psnr", keep, method=other))
             out.append(judge(f"cala_beats_{other}_{suffix}", diff, 0.0, "gt",
                              f"CALA − {METHOD_LABELS[other]} image PSNR {where} [dB]", ref,
                              "+.2f"))
     return [c for c in out if c is not None]
 
 
-def _best(grid: Records, main_seed: int, method: str) -> dict[int, dict[str, Any]]:
-    """``{seed: the record of ``method`` with the highest consistency}``."""
-    best: dict[int, dict[str, Any]] = {}
+def _top(grid: Records, main_seed: int, method: str,
+         order: Callable[[dict[str, Any]], Any]) -> dict[int, dict[str, Any]]:
+    """``{seed: the record of ``method`` (with a consistency) that ``order`` ranks highest}``."""
+    top: dict[int, dict[str, Any]] = {}
     for r in grid:
         s = r.get("seed", main_seed)
-        if r["method"] == method and "consistency" in r and (
-                s not in best or r["consistency"] > best[s]["consistency"]):
-            best[s] = r
-    return dict(sorted(best.items()))
+        if r["method"] == method and "consistency" in r and (s not in top
+                                                              or order(r) > order(top[s])):
+            top[s] = r
+    return dict(sorted(top.items()))
+
+
+def _best(grid: Records, main_seed: int, method: str) -> dict[int, dict[str, Any]]:
+    """``{seed: the record of ``method`` with the highest consistency}``."""
+    return _top(grid, main_seed, method, lambda r: r["consistency"])
 
 
 def _best_channel(grid: Records, main_seed: int, method: str) -> dict[int, float]:
     """``{seed: consistency of ``method`` at the best channel condition}``: the most symbols,
     then the highest SNR of the grid."""
-    top: dict[int, dict[str, Any]] = {}
-    for r in grid:
-        s = r.get("seed", main_seed)
-        if r["method"] == method and "consistency" in r and (
-                s not in top or (r["symbols"], r["snr_db"]) > (top[s]["symbols"],
-                                                               top[s]["snr_db"])):
-            top[s] = r
-    return {s: r["consistency"] for s, r in sorted(top.items())}
+    top = _top(grid, main_seed, method, lambda r: (r["symbols"], r["snr_db"]))
+    return {s: r["consistency"] for s, r in top.items()}
 
 
 def _bytes_claim(cfg: DekagConfig, grid: Records, refs: Records, ref: Any) -> list[Check]:

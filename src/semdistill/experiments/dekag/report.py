@@ -17,7 +17,7 @@ from torch import nn
 
 from semdistill.experiments.checks import REQUIRED_RESULTS, check_lines
 from semdistill.experiments.dekag.bytes import QUALITY_PANELS, bytes_notes, quality_vs_bytes_figure
-from semdistill.experiments.dekag.claims import claims
+from semdistill.experiments.dekag.claims import claims_of
 from semdistill.experiments.dekag.config import DekagConfig
 from semdistill.experiments.dekag.digital import report_digital
 from semdistill.experiments.dekag.evaluate import Evaluation
@@ -232,7 +232,7 @@ def build_report(run_dir: RunDir) -> Path:
     rep.text(_setting(meta))
     ref_checks, ref_note = reference_for(cfg)
     rep.section(REQUIRED_RESULTS).bullets(
-        check_lines(claims(cfg, run_dir.results, ref_checks)) + bytes_notes(grid, refs))
+        check_lines(claims_of(cfg, grid, refs, ref_checks)) + bytes_notes(grid, refs))
     if ref_note:
         rep.text(ref_note)
     rep.section(f"Methods (averages over the rate × SNR grid, {channel_text(meta)})").table(

@@ -46,10 +46,15 @@ def baseline_channel(cfg: DekagConfig, spec: BaselineSpec) -> ChannelConfig:
     return cfg.codec.channel if spec.channel == "actual" else spec.channel
 
 
+def baseline_snr(cfg: DekagConfig, spec: BaselineSpec) -> float | SNRRange:
+    """The SNR [dB] (fixed) or range a no-alignment codec trains at (None: the nominal one)."""
+    return cfg.eval.nominal_snr_db if spec.snr_db is None else spec.snr_db
+
+
 def baseline_training(cfg: DekagConfig, spec: BaselineSpec) -> dict[str, Any]:
     """What ``spec`` trains on, resolved against ``cfg``: ``{"channel", "symbols" (K_r list),
     "snr_db" (dB, or {low, high}), "latents"}``; two specs that train alike resolve alike."""
-    snr = cfg.eval.nominal_snr_db if spec.snr_db is None else spec.snr_db
+    snr = baseline_snr(cfg, spec)
     return {"channel": stable_dump(baseline_channel(cfg, spec)),
             "symbols": sorted(set(spec.rates or [max(cfg.codec.rates)])),
             "snr_db": stable_dump(snr) if isinstance(snr, SNRRange) else snr,
@@ -87,7 +92,7 @@ def baseline_condition(cfg: DekagConfig, spec: BaselineSpec) -> Condition:
     or uniform over its range (one rate and one SNR draw nothing: the codec trains exactly as
     before ``baselines``)."""
     idx = torch.tensor([cfg.codec.rates.index(k) for k in baseline_training(cfg, spec)["symbols"]])
-    snr = cfg.eval.nominal_snr_db if spec.snr_db is None else spec.snr_db
+    snr = baseline_snr(cfg, spec)
 
     def condition(b: int, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         r = (torch.full((b,), int(idx[0]), device=dev) if len(idx) == 1

@@ -31,7 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from semdistill.experiments.checks import Check, judge
+from semdistill.experiments.checks import Check, judge, per_seed
 from semdistill.experiments.makd.config import MAKDExperimentConfig
 from semdistill.experiments.report import relative_gain
 from semdistill.results import Results
@@ -54,14 +54,6 @@ def subject_means(records: Sequence[Mapping[str, Any]], main_seed: int, key: str
     for r in records:
         if r.get(key) is not None:
             acc[(seed_of(r, main_seed), r["method"], int(r["step"]))].append(float(r[key]))
-    return {k: statistics.fmean(v) for k, v in acc.items()}
-
-
-def ceilings(headroom: Sequence[Mapping[str, Any]], main_seed: int) -> dict[tuple[int, str], float]:
-    """``{(seed, reference point): mean over subjects}`` of the headroom records."""
-    acc: dict[tuple[int, str], list[float]] = defaultdict(list)
-    for r in headroom:
-        acc[(seed_of(r, main_seed), r["reference"])].append(float(r["consistency"]))
     return {k: statistics.fmean(v) for k, v in acc.items()}
 
 
@@ -130,7 +122,7 @@ def claims(cfg: MAKDExperimentConfig, folder: Path,
     budget = claim_budget(cfg)
     none = _at(means, "none", budget)
     out: list[Check | None] = []
-    ceiling = {s: v for (s, k), v in ceilings(headroom, cfg.seed).items() if k == CEILING}
+    ceiling = per_seed(headroom, cfg.seed, "consistency", reference=CEILING)
     out.append(gain_check("headroom", ceiling, none, cfg.min_headroom,
                           "the cloud's images through the edge VAE vs the unaligned edge",
                           reference))

@@ -14,10 +14,9 @@ from typing import Any
 
 import torch
 
-from semdistill.experiments.checks import REQUIRED_RESULTS, check_lines
+from semdistill.experiments.checks import REQUIRED_RESULTS, check_lines, per_seed
 from semdistill.experiments.makd.claims import (
     CEILING,
-    ceilings,
     claim_budget,
     claims,
     load_records,
@@ -28,7 +27,7 @@ from semdistill.experiments.makd.config import MAKDExperimentConfig
 from semdistill.experiments.readings import readings_section
 from semdistill.experiments.reference import reference_for
 from semdistill.experiments.registry import load_config
-from semdistill.experiments.report import MarkdownReport, gain_text, relative_gain
+from semdistill.experiments.report import MarkdownReport, gain_text, positive
 from semdistill.experiments.rundir import RunDir
 from semdistill.figures import display_name, label, method_order, plot_metric, save_image_grid
 from semdistill.results import Results
@@ -96,9 +95,9 @@ def steps_rows(records: Sequence[Mapping[str, Any]], headroom: Sequence[Mapping[
     (none × (1 + min_gain))."""
     means = subject_means(records, cfg.seed)
     none = {s: v for (s, m, st), v in means.items() if m == "none" and st == max(cfg.budgets)}
-    top = {s: v for (s, k), v in ceilings(headroom, cfg.seed).items() if k == CEILING}
+    top = per_seed(headroom, cfg.seed, "consistency", reference=CEILING)
     levels = {"half the headroom": {s: none[s] + (top[s] - none[s]) / 2 for s in none if s in top}}
-    if none and all(relative_gain(v, v) is not None for v in none.values()):  # all positive
+    if none and all(positive(v) for v in none.values()):
         levels[f"+{cfg.min_gain:.0%} over none"] = {s: v * (1 + cfg.min_gain)
                                                     for s, v in none.items()}
     reach = {name: steps_to_reach(means, level) for name, level in levels.items()}
