@@ -123,12 +123,12 @@ def mean_curves(records: Sequence[Mapping[str, Any]], main_seed: int, metrics: S
 
 
 def budget_rows(results: Results) -> list[dict[str, Any]]:
-    """Per step budget: each method's consistency and the best method."""
+    """Per step budget: each method's mean consistency. No "best" column: which method leads
+    is a claim, judged over seeds in the required results (``makd_above_*``)."""
     rows = []
     for step in sorted({r["step"] for r in results.records if r["step"] > 0}):
         at = {m: d["consistency"] for m, d in final_means(results, step).items()}
-        rows.append({"steps": step, **{display_name(m): v for m, v in at.items()},
-                     "best": display_name(max(at, key=at.__getitem__))})
+        rows.append({"steps": step, **{display_name(m): v for m, v in at.items()}})
     return rows
 
 
