@@ -8,7 +8,9 @@ import io
 import json
 import os
 import stat
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,18 +174,18 @@ def test_every_file_of_a_run_follows_the_umask(cache, tmp_path, mask):
     assert not wrong
 
 
-def wandb_history(log: Path) -> dict[str, list[float]]:
-    """Every history value W&B wrote to its offline record log, by key.
+def wandb_records(log: Path) -> list[Any]:
+    """The whole ``Record`` protobufs W&B has written so far to its offline record log.
 
     The ``.wandb`` file is a LevelDB-style log (W&B's datastore format): a 7-byte file header,
     then 32 KiB blocks of chunks, each with a 7-byte header (CRC32, little-endian length, type
-    FULL 1 / FIRST 2 / MIDDLE 3 / LAST 4); a block's tail under 7 bytes is padding. Whole
-    records are ``Record`` protobufs; their ``history`` items carry the key and its JSON value.
+    FULL 1 / FIRST 2 / MIDDLE 3 / LAST 4); a block's tail under 7 bytes is padding. A record
+    still being written (a torn tail) is left out.
     """
     from wandb.proto import wandb_internal_pb2 as pb
 
     data, pos, block, buf = log.read_bytes(), 7, 32768, b""
-    out: dict[str, list[float]] = {}
+    out = []
     while pos + 7 <= len(data):
         left = block - pos % block
         if left < 7:
@@ -193,17 +195,35 @@ def wandb_history(log: Path) -> dict[str, list[float]]:
         if kind == 0:  # zero padding to the block's end
             pos += left
             continue
+        if pos + 7 + length > len(data):
+            break
         buf += data[pos + 7:pos + 7 + length]
         pos += 7 + length
         if kind in (1, 4):
             rec = pb.Record()
             rec.ParseFromString(buf)
             buf = b""
-            for item in rec.history.item if rec.HasField("history") else ():
-                key = item.key or "/".join(item.nested_key)
-                value = json.loads(item.value_json)
-                if isinstance(value, int | float):
-                    out.setdefault(key, []).append(float(value))
+            out.append(rec)
+    return out
+
+
+def wandb_history(log: Path, timeout_s: float = 60.0) -> dict[str, list[float]]:
+    """Every history value of the offline log, by key, once W&B has written the run's ``exit``
+    record: W&B's service process writes the file asynchronously, and can still be writing its
+    last rows when the run has returned (read before that, a test saw a row missing)."""
+    deadline = time.monotonic() + timeout_s
+    records = wandb_records(log)
+    while not any(r.HasField("exit") for r in records):
+        assert time.monotonic() < deadline, f"{log}: no exit record after {timeout_s:g} s"
+        time.sleep(0.2)
+        records = wandb_records(log)
+    out: dict[str, list[float]] = {}
+    for rec in records:
+        for item in rec.history.item if rec.HasField("history") else ():
+            key = item.key or "/".join(item.nested_key)
+            value = json.loads(item.value_json)
+            if isinstance(value, int | float):
+                out.setdefault(key, []).append(float(value))
     return out
 
 
