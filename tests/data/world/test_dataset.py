@@ -253,3 +253,10 @@ def test_the_render_cache_serves_the_same_bytes_as_rendering(monkeypatch):
     off = ShapesWorld(split="train", size=96, image_size=32, seed=3, cache=False)
     off.render_indices(torch.arange(4))
     assert off._rendered is None
+
+
+def test_description_names_the_world_split_and_task():
+    ds = ShapesWorld(split="test", size=12, image_size=16, seed=3, task="color",
+                     styles=("flat", "textured"))
+    assert ds.description == ("shapes world (seed 3), test split: 12 images of 16 px, task color "
+                              f"({ds.num_classes} classes), styles flat, textured")

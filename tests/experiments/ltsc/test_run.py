@@ -56,6 +56,7 @@ def test_tiny_config_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
                                                    "prestored-nonadaptive"}
     assert all(0 < r["energy"] <= 1 + 1e-5 for r in acc.records)  # Es ≤ 1 (power: max)
     assert "Transmitted energy per symbol Es" in report
+    assert "- train data: shapes world (seed 0), train split:" in report  # what the run read
     for png in ("accuracy-vs-snr", "accuracy-vs-fraction", "distill-time"):
         assert (run / "plots" / f"{png}.png").stat().st_size > 1000
     _digital_baseline_is_reported(run, report)

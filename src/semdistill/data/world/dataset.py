@@ -121,6 +121,13 @@ class ShapesWorld(Dataset):
         """Number of classes of ``task``."""
         return len(self.class_names)
 
+    @property
+    def description(self) -> str:
+        """One line saying what the data is, like a real dataset's (reports print it)."""
+        return (f"shapes world (seed {self.seed}), {self.split} split: {self.size} images of "
+                f"{self.image_size} px, task {self.task} ({self.num_classes} classes), styles "
+                f"{', '.join(self.styles)}")
+
     def __getstate__(self) -> dict[str, Any]:
         """Pickle without the render caches (DataLoader workers start with empty ones)."""
         return {**self.__dict__, "_cache": OrderedDict(), "_rendered": None, "_have": None}
